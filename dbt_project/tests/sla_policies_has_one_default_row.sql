@@ -1,0 +1,5 @@
+-- The sla_policies seed must hold exactly one '*' row: the policy of every unlisted team.
+select count(*) as default_rows
+from {{ ref('sla_policies') }}
+where team_name = '*'
+having count(*) <> 1

@@ -1,0 +1,92 @@
+"""Walks every page of one window and proves the pages add up before anyone stores them.
+
+Page 1 tells the total; the remaining pages are fetched concurrently. The walk is accepted only when
+distinct ids == the reported total, the total never changed between pages, and every page sits at the
+offset its number implies. Conversations arriving mid-walk break those rules (every later page shifts),
+so the window is walked again, a bounded number of times, and otherwise rejected whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from jelou_assets.client.errors import JelouPaginationError
+
+
+@dataclass(frozen=True)
+class Page:
+    """One decoded page: its records and the pagination object as the API reported it."""
+
+    number: int
+    records: list[dict[str, Any]]
+    total: int
+    total_pages: int
+    limit: int
+    offset: int | None
+
+
+@dataclass
+class Walk:
+    """A consistent window: records in API order, one per conversation id."""
+
+    records: list[dict[str, Any]]
+    api_total: int
+    pages: int
+    walks: int
+    inconsistencies: list[str] = field(default_factory=list)
+
+
+def _inconsistency(pages: list[Page]) -> str | None:
+    """Why these pages do not form one consistent snapshot, or None when they do."""
+    first = pages[0]
+    expected_pages = math.ceil(first.total / first.limit) if first.limit else 0
+    if first.total_pages != expected_pages:
+        return f"totalPages={first.total_pages} but total={first.total} at limit={first.limit} needs {expected_pages}"
+    for page in pages:
+        if page.total != first.total:
+            return f"total changed from {first.total} (page 1) to {page.total} (page {page.number})"
+        if page.offset is not None and page.offset != (page.number - 1) * first.limit:
+            return f"page {page.number} has offset {page.offset}, expected {(page.number - 1) * first.limit}"
+        expected_len = min(first.limit, first.total - (page.number - 1) * first.limit)
+        if len(page.records) != expected_len:
+            return f"page {page.number} has {len(page.records)} records, expected {expected_len}"
+    ids = [record.get("_id") for page in pages for record in page.records]
+    if any(not isinstance(i, str) or not i for i in ids):
+        return "a record has no `_id`"
+    distinct = len(set(ids))
+    if distinct != first.total:
+        return f"{distinct} distinct ids for a reported total of {first.total} ({len(ids) - distinct} repeated)"
+    return None
+
+
+def walk_pages(
+    fetch_page: Callable[[int], Page],
+    *,
+    max_in_flight: int,
+    max_rewalks: int,
+    log: logging.Logger | None = None,
+) -> Walk:
+    """Fetch page 1, then pages 2..totalPages with up to `max_in_flight` requests at once."""
+    problems: list[str] = []
+    with ThreadPoolExecutor(max_workers=max(1, max_in_flight), thread_name_prefix="jelou-page") as pool:
+        for walk_number in range(1, max_rewalks + 2):
+            first = fetch_page(1)
+            rest = list(pool.map(fetch_page, range(2, first.total_pages + 1)))
+            pages = [first, *rest]
+            problem = _inconsistency(pages)
+            if problem is None:
+                records = [record for page in pages for record in page.records]
+                return Walk(records, first.total, len(pages), walk_number, problems)
+            problems.append(problem)
+            if log is not None:
+                log.warning("window walk %d inconsistent (%s); walking it again", walk_number, problem)
+    raise JelouPaginationError(
+        f"the window's pages never added up after {max_rewalks + 1} walks; last problem: {problems[-1]}. "
+        "Conversations may be arriving faster than the window can be read: retry later, or raise "
+        "JELOU_MAX_REWALKS."
+    )

@@ -1,0 +1,52 @@
+"""`JelouResource`: the API's settings as Dagster config; hands out a `JelouClient` for a run."""
+
+from __future__ import annotations
+
+import logging
+
+from dagster import ConfigurableResource
+from pydantic import Field, field_validator
+
+from jelou_assets.client.jelou_client import JelouClient
+from jelou_assets.settings import AUTH_SCHEMES
+
+
+class JelouResource(ConfigurableResource):
+    """Jelou's attended-conversations endpoint. Credentials come from `EnvVar`s and stay out of the UI."""
+
+    base_url: str = Field(default="https://api.jelou.ai", description="API root (JELOU_BASE_URL).")
+    client_id: str = Field(description="JELOU_CLIENT_ID")
+    client_secret: str = Field(description="JELOU_CLIENT_SECRET")
+    auth_scheme: str = Field(default="basic", description="'basic' (Basic base64(id:secret)) or 'raw' (id:secret).")
+    page_size: int = Field(default=50, ge=1, le=1000, description="`limit` per page (JELOU_PAGE_SIZE).")
+    max_pages_in_flight: int = Field(default=4, ge=1, le=32, description="Pages fetched at once after page 1.")
+    requests_per_second: float = Field(default=5.0, gt=0, description="Client-side budget (JELOU_REQUESTS_PER_SECOND).")
+    max_attempts: int = Field(default=6, ge=1, description="Tries per request, first included.")
+    max_retry_wait_s: float = Field(default=60.0, gt=0, description="Longest single wait before a retry.")
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    read_timeout_s: float = Field(default=60.0, gt=0)
+    max_rewalks: int = Field(default=3, ge=0, description="Extra walks of a window whose pages did not add up.")
+
+    @field_validator("auth_scheme")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if value.lower() not in AUTH_SCHEMES:
+            raise ValueError(f"auth_scheme {value!r}: use 'basic' or 'raw' (JELOU_AUTH_SCHEME)")
+        return value.lower()
+
+    def get_client(self, log: logging.Logger | None = None) -> JelouClient:
+        return JelouClient(
+            base_url=self.base_url,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            auth_scheme=self.auth_scheme,
+            page_size=self.page_size,
+            max_pages_in_flight=self.max_pages_in_flight,
+            requests_per_second=self.requests_per_second,
+            max_attempts=self.max_attempts,
+            max_retry_wait_s=self.max_retry_wait_s,
+            connect_timeout_s=self.connect_timeout_s,
+            read_timeout_s=self.read_timeout_s,
+            max_rewalks=self.max_rewalks,
+            log=log,
+        )

@@ -1,0 +1,59 @@
+"""`conversation_facts`: the raw records of each day, typed, in UTC and deduplicated."""
+
+
+from datetime import date
+
+import sqlalchemy as sa
+from dagster import AssetExecutionContext, BackfillPolicy, MaterializeResult, MetadataValue, asset
+
+from jelou_assets.ingestion.facts_cleaning import clean_conversations, facts_to_arrow
+from jelou_assets.ingestion.raw_conversations import raw_conversations
+from jelou_assets.partitions import RESPONSE_TIMEZONE, daily_partitions
+from jelou_assets.warehouse import tables
+from jelou_assets.warehouse.resource import WarehouseResource
+
+RAW_FOR_DAY = sa.select(
+    tables.raw_conversations.c.partition_date,
+    tables.raw_conversations.c.conversation_id,
+    tables.raw_conversations.c.payload,
+    tables.raw_conversations.c.fetched_at,
+).where(tables.raw_conversations.c.partition_date == sa.bindparam("day"))
+
+
+@asset(
+    deps=[raw_conversations],
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    pool="jelou_warehouse",
+    group_name="jelou",
+    kinds={"python", "pandas"},
+    description="One typed row per conversation: UTC timestamps, nulls for missing values, sanity flags.",
+)
+def conversation_facts(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    days = [date.fromisoformat(key) for key in context.partition_keys]
+    rows = duplicates = flagged = no_reply = active = unknown_states = 0
+    for number, day in enumerate(days, start=1):
+        raw = warehouse.read_frame(RAW_FOR_DAY, {"day": day})
+        facts, summary = clean_conversations(raw, RESPONSE_TIMEZONE)
+        warehouse.replace_partitions([day], {tables.conversation_facts: facts_to_arrow(facts)})
+        rows += summary.rows
+        duplicates += summary.duplicates_collapsed
+        flagged += summary.flagged
+        no_reply += summary.no_reply
+        active += summary.active
+        unknown_states += sum(summary.unknown_states.values())
+        context.log.info(
+            f"{day} ({number}/{len(days)}): {summary.rows} facts, {summary.flagged} flagged {summary.flags or ''}, "
+            f"{summary.duplicates_collapsed} duplicates collapsed"
+        )
+    return MaterializeResult(
+        metadata={
+            "days": len(days),
+            "rows": MetadataValue.int(rows),
+            "duplicates_collapsed": MetadataValue.int(duplicates),
+            "sanity_flagged": MetadataValue.int(flagged),
+            "no_operator_reply": MetadataValue.int(no_reply),
+            "active": MetadataValue.int(active),
+            "unknown_states": MetadataValue.int(unknown_states),
+        }
+    )

@@ -1,0 +1,165 @@
+"""Raw API records -> one typed row per conversation (the `conversation_facts` columns).
+
+Rules for the API's real shapes: naive `startAt`/`endAt` are read in JELOU_RESPONSE_TIMEZONE and stored
+as UTC; an empty `endAt` (active conversation) is null; `company.id` may be int or str and is stored as
+text; a missing nested object is null; `timeRepliedOperator` 0, null, missing or non-numeric means the
+operator never replied (null), never a 0-second reply; states are lower-cased and unknown ones kept.
+Rows whose numbers contradict each other are kept and flagged, never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from jelou_assets.warehouse.tables import conversation_facts
+
+KNOWN_STATES = frozenset({"active", "closed", "resolved", "expired"})
+# The API's own example: conversationDuration and endAt - startAt agree to the second.
+DURATION_TOLERANCE_S = 60
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+FACTS_SCHEMA = pa.schema(
+    [
+        ("conversation_id", pa.string()),
+        ("partition_date", pa.date32()),
+        ("started_at", pa.timestamp("us")),
+        ("ended_at", pa.timestamp("us")),
+        ("state", pa.string()),
+        ("ended_reason", pa.string()),
+        ("origin", pa.string()),
+        ("operator_name", pa.string()),
+        ("team_name", pa.string()),
+        ("bot_name", pa.string()),
+        ("company_id", pa.string()),
+        ("user_id", pa.string()),
+        ("first_reply_ms", pa.int64()),
+        ("duration_ms", pa.int64()),
+        ("sanity_flag", pa.string()),
+        ("fetched_at", pa.timestamp("us")),
+    ]
+)
+assert FACTS_SCHEMA.names == [c.name for c in conversation_facts.columns]
+
+
+@dataclass
+class CleaningSummary:
+    rows: int = 0
+    duplicates_collapsed: int = 0
+    no_reply: int = 0
+    active: int = 0
+    unknown_states: dict[str, int] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def flagged(self) -> int:
+        return sum(self.flags.values())
+
+
+def _text(record: dict[str, Any], *path: str) -> str | None:
+    """`record[path...]` as text; None when any level is missing or not an object, or the leaf is empty."""
+    value: Any = record
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _utc(values: pd.Series, timezone: str) -> pd.Series:
+    local = pd.to_datetime(values, format=TIMESTAMP_FORMAT, errors="coerce")
+    return (
+        local.dt.tz_localize(timezone, ambiguous=False, nonexistent="shift_forward")
+        .dt.tz_convert("UTC")
+        .dt.tz_localize(None)
+        .astype("datetime64[us]")
+    )
+
+
+def _milliseconds(values: list[Any]) -> tuple[pd.Series, pd.Series]:
+    """Numbers (numeric strings included) as float; and which non-empty values were not numbers."""
+    raw = pd.Series(values, dtype=object)
+    numeric = pd.to_numeric(raw.where(raw.map(lambda v: not isinstance(v, bool)), None), errors="coerce")
+    present = raw.map(lambda v: v is not None and v != "")
+    return numeric.astype("float64"), present & numeric.isna()
+
+
+def clean_conversations(raw: pd.DataFrame, response_timezone: str) -> tuple[pd.DataFrame, CleaningSummary]:
+    """`raw` has `partition_date`, `conversation_id`, `payload`, `fetched_at`; returns facts and a summary."""
+    summary = CleaningSummary()
+    deduped = raw.sort_values("fetched_at", kind="stable").drop_duplicates("conversation_id", keep="last")
+    summary.duplicates_collapsed = len(raw) - len(deduped)
+    deduped = deduped.reset_index(drop=True)
+    records = [_as_object(payload) for payload in deduped["payload"]]
+
+    started_at = _utc(pd.Series([_text(r, "startAt") for r in records], dtype=object), response_timezone)
+    ended_at = _utc(pd.Series([_text(r, "endAt") for r in records], dtype=object), response_timezone)
+    reply, reply_not_number = _milliseconds([r.get("timeRepliedOperator") for r in records])
+    duration, duration_not_number = _milliseconds([r.get("conversationDuration") for r in records])
+    state = pd.Series([(_text(r, "state") or "").lower() or None for r in records], dtype=object)
+
+    is_active = state.eq("active")
+    first_reply_ms = reply.where(reply > 0).round().astype("Int64")
+    duration_ms = duration.where(~(is_active & (duration.fillna(0) == 0))).round().astype("Int64")
+
+    elapsed_s = (ended_at - started_at).dt.total_seconds()
+    flag_rules = {
+        "unparseable_start": started_at.isna(),
+        "unparseable_number": reply_not_number | duration_not_number,
+        "negative_duration": (duration < 0) | (elapsed_s < 0),
+        "duration_mismatch": (duration / 1000 - elapsed_s).abs() > DURATION_TOLERANCE_S,
+    }
+    flags = pd.Series([None] * len(records), dtype=object)
+    for name, hits in flag_rules.items():
+        hits = hits.fillna(False).astype(bool)
+        if hits.any():
+            summary.flags[name] = int(hits.sum())
+            flags = flags.where(~hits, flags.fillna("").map(lambda prior, n=name: f"{prior},{n}" if prior else n))
+
+    facts = pd.DataFrame(
+        {
+            "conversation_id": deduped["conversation_id"].astype(str),
+            "partition_date": pd.to_datetime(deduped["partition_date"]).dt.date,
+            "started_at": started_at,
+            "ended_at": ended_at,
+            "state": state,
+            "ended_reason": [_text(r, "endedReason") for r in records],
+            "origin": [_text(r, "origin") for r in records],
+            "operator_name": [_text(r, "operator", "names") for r in records],
+            "team_name": [_text(r, "assignationMethod", "teamName") for r in records],
+            "bot_name": [_text(r, "bot", "name") for r in records],
+            "company_id": [_text(r, "company", "id") for r in records],
+            "user_id": [_text(r, "user", "id") for r in records],
+            "first_reply_ms": first_reply_ms,
+            "duration_ms": duration_ms,
+            "sanity_flag": flags,
+            "fetched_at": pd.to_datetime(deduped["fetched_at"]).astype("datetime64[us]"),
+        }
+    )
+    summary.rows = len(facts)
+    summary.no_reply = int(first_reply_ms.isna().sum())
+    summary.active = int(is_active.sum())
+    unknown = state[state.notna() & ~state.isin(KNOWN_STATES)]
+    summary.unknown_states = {str(k): int(v) for k, v in unknown.value_counts().items()}
+    return facts, summary
+
+
+def facts_to_arrow(facts: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(facts, schema=FACTS_SCHEMA, preserve_index=False)
+
+
+def _as_object(payload: str) -> dict[str, Any]:
+    try:
+        value = json.loads(payload)
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}

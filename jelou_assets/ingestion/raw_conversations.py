@@ -1,0 +1,116 @@
+"""`raw_conversations`: every record of each local day's window, stored losslessly, one day at a time."""
+
+
+import json
+from datetime import UTC, date, datetime
+
+import pyarrow as pa
+from dagster import (
+    AssetExecutionContext,
+    Backoff,
+    BackfillPolicy,
+    Failure,
+    Jitter,
+    MaterializeResult,
+    MetadataValue,
+    RetryPolicy,
+    asset,
+)
+
+from jelou_assets.client import JelouAuthError, JelouResource, JelouValidationError, WindowResult
+from jelou_assets.partitions import daily_partitions, day_window
+from jelou_assets.warehouse import tables
+from jelou_assets.warehouse.resource import WarehouseResource
+
+RAW_SCHEMA = pa.schema(
+    [("partition_date", pa.date32()), ("conversation_id", pa.string()), ("payload", pa.string()), ("fetched_at", pa.timestamp("us"))]
+)
+LOADS_SCHEMA = pa.schema(
+    [
+        ("partition_date", pa.date32()),
+        ("window_start", pa.string()),
+        ("window_end", pa.string()),
+        ("api_total", pa.int32()),
+        ("stored_rows", pa.int32()),
+        ("pages", pa.int32()),
+        ("walks", pa.int32()),
+        ("requests", pa.int32()),
+        ("retries", pa.int32()),
+        ("throttled", pa.int32()),
+        ("seconds", pa.float64()),
+        ("fetched_at", pa.timestamp("us")),
+    ]
+)
+
+
+def raw_rows(day: date, window: WindowResult, fetched_at: datetime) -> dict:
+    """Arrow tables for the day's raw rows and its load record (written together, atomically)."""
+    ids = [record["_id"] for record in window.records]
+    payloads = [json.dumps(record, ensure_ascii=False, separators=(",", ":")) for record in window.records]
+    raw = pa.table(
+        {"partition_date": [day] * len(ids), "conversation_id": ids, "payload": payloads, "fetched_at": [fetched_at] * len(ids)},
+        schema=RAW_SCHEMA,
+    )
+    load = pa.table(
+        {
+            "partition_date": [day],
+            "window_start": [window.start.isoformat()],
+            "window_end": [window.end.isoformat()],
+            "api_total": [window.api_total],
+            "stored_rows": [len(ids)],
+            "pages": [window.pages],
+            "walks": [window.walks],
+            "requests": [window.requests],
+            "retries": [window.retries],
+            "throttled": [window.throttled],
+            "seconds": [window.seconds],
+            "fetched_at": [fetched_at],
+        },
+        schema=LOADS_SCHEMA,
+    )
+    return {tables.raw_conversations: raw, tables.raw_partition_loads: load}
+
+
+@asset(
+    partitions_def=daily_partitions,
+    # One run may take a whole backfill range; it still reads and writes one day at a time.
+    backfill_policy=BackfillPolicy.single_run(),
+    retry_policy=RetryPolicy(max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS),
+    pool="jelou_api",
+    group_name="jelou",
+    kinds={"python", "api"},
+    description="Every conversation the Jelou API returns for each local day, as received (JSON text).",
+)
+def raw_conversations(context: AssetExecutionContext, jelou: JelouResource, warehouse: WarehouseResource) -> MaterializeResult:
+    days = [date.fromisoformat(key) for key in context.partition_keys]
+    client = jelou.get_client(log=context.log)
+    totals = {"rows": 0, "api_total": 0, "pages": 0, "requests": 0, "retries": 0, "throttled": 0, "walks": 0}
+    seconds = 0.0
+    try:
+        for number, day in enumerate(days, start=1):
+            try:
+                window = client.fetch_window(*day_window(day))
+            except (JelouAuthError, JelouValidationError) as error:
+                # Retrying cannot fix credentials or rejected fields: fail now, with the fix in the message.
+                raise Failure(description=f"{day}: {error}", allow_retries=False) from None
+            warehouse.replace_partitions([day], raw_rows(day, window, datetime.now(UTC).replace(tzinfo=None)))
+            for key, value in (("rows", len(window.records)), ("api_total", window.api_total), ("pages", window.pages),
+                               ("requests", window.requests), ("retries", window.retries),
+                               ("throttled", window.throttled), ("walks", window.walks)):
+                totals[key] += value
+            seconds += window.seconds
+            context.log.info(
+                f"{day} ({number}/{len(days)}): {len(window.records)} conversations, {window.pages} pages, "
+                f"{window.requests} requests, {window.retries} retries, {window.throttled} throttled, "
+                f"{window.seconds:.1f}s"
+            )
+    finally:
+        client.close()
+    return MaterializeResult(
+        metadata={
+            "days": len(days),
+            **{key: MetadataValue.int(value) for key, value in totals.items()},
+            "fetch_seconds": MetadataValue.float(round(seconds, 3)),
+            "warehouse": warehouse.display_url,
+        }
+    )

@@ -1,0 +1,119 @@
+"""`WarehouseResource`: one SQLAlchemy URL (JELOU_WAREHOUSE_URL), DuckDB file by default or PostgreSQL.
+
+DuckDB lets one process at a time open a file for writing, so connections here are short (no pool)
+and opening one waits, with backoff, while another process (a concurrent run, dbt) holds the lock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import sqlalchemy as sa
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import Field
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import NullPool
+
+from jelou_assets.settings import SettingsError
+from jelou_assets.warehouse import tables
+from jelou_assets.warehouse.partition_writer import replace_partitions
+
+URL_EXAMPLES = "duckdb:///data/jelou.duckdb or postgresql+psycopg://user:password@127.0.0.1:5432/warehouse"
+
+
+def normalize_url(url: str) -> URL:
+    """Parse and check a warehouse URL; `postgresql://` and `postgres://` mean psycopg 3."""
+    try:
+        parsed = make_url(url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url)
+    except sa.exc.ArgumentError:
+        raise SettingsError(f"JELOU_WAREHOUSE_URL={url!r} is not a SQLAlchemy URL; use e.g. {URL_EXAMPLES}.") from None
+    if parsed.get_backend_name() == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "duckdb":
+        if not parsed.database or parsed.database == ":memory:":
+            raise SettingsError(
+                f"JELOU_WAREHOUSE_URL={url!r} needs a DuckDB file path (runs are separate processes); "
+                "use e.g. duckdb:///data/jelou.duckdb."
+            )
+        return parsed
+    raise SettingsError(
+        f"JELOU_WAREHOUSE_URL uses {parsed.get_backend_name()!r}, which this project does not support; "
+        f"use DuckDB or PostgreSQL, e.g. {URL_EXAMPLES}."
+    )
+
+
+class WarehouseResource(ConfigurableResource):
+    """The warehouse behind one SQLAlchemy URL."""
+
+    url: str = Field(description="SQLAlchemy URL (JELOU_WAREHOUSE_URL).")
+    lock_timeout_s: float = Field(default=600.0, gt=0, description="How long to wait for DuckDB's file lock.")
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        # Run start: a bad URL or unreachable server fails here, before any API request is sent.
+        self.ensure_tables()
+
+    @cached_property
+    def parsed_url(self) -> URL:
+        return normalize_url(self.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.parsed_url.get_backend_name()
+
+    @property
+    def display_url(self) -> str:
+        return self.parsed_url.render_as_string(hide_password=True)
+
+    @cached_property
+    def engine(self) -> sa.Engine:
+        if self.dialect == "duckdb":
+            Path(self.parsed_url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        return sa.create_engine(self.parsed_url, poolclass=NullPool)
+
+    @contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
+        """A short SQLAlchemy connection, waiting for DuckDB's file lock when another process holds it."""
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.05
+        while True:
+            try:
+                connection = self.engine.connect()
+                break
+            except sa.exc.OperationalError as error:
+                if "lock" not in str(error.orig).lower() or time.monotonic() + delay > deadline:
+                    raise self._unreachable(error) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def _unreachable(self, error: sa.exc.OperationalError) -> RuntimeError:
+        return RuntimeError(
+            f"cannot open the warehouse at {self.display_url} (JELOU_WAREHOUSE_URL): "
+            f"{(str(error.orig).splitlines() or [''])[0]}"
+        )
+
+    def ensure_tables(self) -> None:
+        with self.connect() as connection:
+            connection.execute(sa.schema.CreateSchema(tables.SCHEMA, if_not_exists=True))
+            tables.metadata.create_all(connection)
+            connection.commit()
+
+    def replace_partitions(self, days: Sequence[date], rows: Mapping[sa.Table, pa.Table]) -> None:
+        """Atomically replace `days` of each table with the given rows (see `partition_writer`)."""
+        with self.connect() as connection:
+            replace_partitions(connection.connection.driver_connection, self.dialect, days, rows)
+
+    def read_frame(self, statement: sa.Executable, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        with self.connect() as connection:
+            return pd.read_sql(statement, connection, params=params)

@@ -1,0 +1,59 @@
+"""The warehouse tables the Python assets own, all in schema `jelou` (dbt owns the marts)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+SCHEMA = "jelou"
+metadata = sa.MetaData(schema=SCHEMA)
+
+raw_conversations = sa.Table(
+    "raw_conversations",
+    metadata,
+    sa.Column("partition_date", sa.Date, nullable=False, comment="local day (JELOU_TIMEZONE) of the API window"),
+    sa.Column("conversation_id", sa.String, nullable=False, comment="the record's _id"),
+    sa.Column("payload", sa.String, nullable=False, comment="the record's JSON as received"),
+    sa.Column("fetched_at", sa.DateTime, nullable=False, comment="UTC time the window was read"),
+    sa.Index("raw_conversations_partition_date", "partition_date"),
+)
+
+# One row per stored partition, written in the same transaction as its raw rows, so checks compare
+# what was stored with what the API said about the very same walk.
+raw_partition_loads = sa.Table(
+    "raw_partition_loads",
+    metadata,
+    sa.Column("partition_date", sa.Date, nullable=False),
+    sa.Column("window_start", sa.String, nullable=False),
+    sa.Column("window_end", sa.String, nullable=False),
+    sa.Column("api_total", sa.Integer, nullable=False),
+    sa.Column("stored_rows", sa.Integer, nullable=False),
+    sa.Column("pages", sa.Integer, nullable=False),
+    sa.Column("walks", sa.Integer, nullable=False),
+    sa.Column("requests", sa.Integer, nullable=False),
+    sa.Column("retries", sa.Integer, nullable=False),
+    sa.Column("throttled", sa.Integer, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("fetched_at", sa.DateTime, nullable=False),
+)
+
+conversation_facts = sa.Table(
+    "conversation_facts",
+    metadata,
+    sa.Column("conversation_id", sa.String, nullable=False),
+    sa.Column("partition_date", sa.Date, nullable=False),
+    sa.Column("started_at", sa.DateTime, comment="UTC"),
+    sa.Column("ended_at", sa.DateTime, comment="UTC; null while active"),
+    sa.Column("state", sa.String),
+    sa.Column("ended_reason", sa.String),
+    sa.Column("origin", sa.String),
+    sa.Column("operator_name", sa.String),
+    sa.Column("team_name", sa.String),
+    sa.Column("bot_name", sa.String),
+    sa.Column("company_id", sa.String),
+    sa.Column("user_id", sa.String),
+    sa.Column("first_reply_ms", sa.BigInteger, comment="null: the operator never replied"),
+    sa.Column("duration_ms", sa.BigInteger, comment="null while active"),
+    sa.Column("sanity_flag", sa.String, comment="why the record contradicts itself; null when it does not"),
+    sa.Column("fetched_at", sa.DateTime, nullable=False),
+    sa.Index("conversation_facts_partition_date", "partition_date"),
+)
