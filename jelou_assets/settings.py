@@ -20,7 +20,7 @@ DEFAULTS = {
     "JELOU_TIMEZONE": "America/Guayaquil",
     "JELOU_RESPONSE_TIMEZONE": "UTC",
     "JELOU_PARTITIONS_START": "2024-01-01",
-    "JELOU_WAREHOUSE_URL": f"duckdb:///{PROJECT_ROOT / 'data' / 'jelou.duckdb'}",
+    "JELOU_WAREHOUSE_URL": f"duckdb:///{PROJECT_ROOT / 'data' / 'warehouse.duckdb'}",
     "JELOU_PAGE_SIZE": "50",
     "JELOU_MAX_PAGES_IN_FLIGHT": "4",
     "JELOU_REQUESTS_PER_SECOND": "5",

@@ -1,0 +1,82 @@
+"""`python -m jelou_assets.emulator --port 8765`: serve the emulator until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from datetime import datetime
+
+from .server import FAULTS, EmulatorConfig, JelouEmulator
+
+
+def _aware_datetime(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError("--now needs a UTC offset, e.g. 2025-03-02T08:00:00-05:00")
+    return value
+
+
+def _fault_plan(text: str) -> dict[int, str]:
+    """"3=500,5=reset" -> {3: "500", 5: "reset"}."""
+    plan: dict[int, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        number, _, fault = item.partition("=")
+        if fault not in FAULTS or not number.isdigit():
+            raise argparse.ArgumentTypeError(f"bad fault {item!r}; faults: {', '.join(sorted(FAULTS))}")
+        plan[int(number)] = fault
+    return plan
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = EmulatorConfig()
+    p = argparse.ArgumentParser(prog="python -m jelou_assets.emulator", description=__doc__)
+    p.add_argument("--host", default=d.host)
+    p.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    p.add_argument("--client-id", default=d.client_id)
+    p.add_argument("--client-secret", default=d.client_secret)
+    p.add_argument("--auth-schemes", default=",".join(d.accepted_auth_schemes),
+                   help="accepted Authorization forms: basic,raw")
+    p.add_argument("--per-day", type=int, default=d.per_day, help="conversations per local day")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--timezone", default=d.timezone, help="the account's zone (defines local days)")
+    p.add_argument("--response-timezone", default=d.response_timezone,
+                   help="zone of the naive startAt/endAt strings")
+    p.add_argument("--now", type=_aware_datetime, default=None, help="freeze the emulator's clock")
+    p.add_argument("--rate-limit", type=float, default=None, metavar="RPS")
+    p.add_argument("--retry-after", choices=("seconds", "http-date", "none"), default="seconds")
+    p.add_argument("--latency-ms", type=int, default=0)
+    p.add_argument("--error-rate", type=float, default=0.0, help="share of random 500s (seeded)")
+    p.add_argument("--fault-plan", type=_fault_plan, default={}, help='e.g. "3=500,5=reset"')
+    p.add_argument("--max-limit", type=int, default=d.max_limit)
+    p.add_argument("--drift", type=int, default=0, help="conversations arriving during page walks")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = EmulatorConfig(
+        host=args.host, port=args.port, client_id=args.client_id, client_secret=args.client_secret,
+        accepted_auth_schemes=tuple(s.strip() for s in args.auth_schemes.split(",") if s.strip()),
+        seed=args.seed, per_day=args.per_day, timezone=args.timezone,
+        response_timezone=args.response_timezone, now=args.now, max_limit=args.max_limit,
+        rate_limit_rps=args.rate_limit,
+        retry_after=None if args.retry_after == "none" else args.retry_after,
+        latency_ms=args.latency_ms, error_rate=args.error_rate, fault_plan=args.fault_plan,
+        drift=args.drift,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    emulator = JelouEmulator(config).start()
+    print(f"jelou emulator listening on {emulator.url}", flush=True)
+    try:
+        while not stop.wait(0.5):  # a timed wait keeps the main thread responsive to signals
+            pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

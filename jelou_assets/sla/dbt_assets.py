@@ -1,0 +1,82 @@
+"""The SLA marts (dbt) as Dagster assets: daily partitions, the partition window as `min_date`/`max_date`."""
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    Backoff,
+    BackfillPolicy,
+    MetadataValue,
+    Output,
+    RetryPolicy,
+)
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from jelou_assets.partitions import daily_partitions
+from jelou_assets.sla.dbt_project import dbt_warehouse_env, ensure_manifest, sla_dbt_project
+from jelou_assets.warehouse.resource import WarehouseResource
+
+ensure_manifest()
+
+MARTS = ("team_sla_daily", "operator_sla_daily")
+
+
+class SlaDbtTranslator(DagsterDbtTranslator):
+    """Source `jelou.conversation_facts` is our Python asset `conversation_facts`: one lineage graph."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        return AssetKey(dbt_resource_props["name"])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        return "sla"
+
+
+def partition_vars(context: AssetExecutionContext) -> dict[str, str]:
+    """The run's local days, first and last inclusive: one day or a whole backfill range alike."""
+    window = context.partition_time_window
+    return {"min_date": window.start.date().isoformat(), "max_date": (window.end - timedelta(days=1)).date().isoformat()}
+
+
+def mart_metadata(warehouse: WarehouseResource, mart: str, window: dict[str, str]) -> dict[str, Any]:
+    """Numbers the UI can plot for the days just built."""
+    query = sa.text(
+        f"SELECT count(*) AS row_count, "
+        f"coalesce(sum(CASE WHEN breached THEN 1 ELSE 0 END), 0) AS breached, "
+        f"max(first_reply_p90_s) AS worst_p90_s, min(sla_attainment) AS lowest_attainment "
+        f"FROM jelou.{mart} WHERE partition_date BETWEEN :min_date AND :max_date"
+    )
+    row = warehouse.read_frame(query, window).iloc[0]
+    label = "teams_breached" if mart == "team_sla_daily" else "operators_breached"
+    return {
+        "rows_in_window": MetadataValue.int(int(row["row_count"])),
+        label: MetadataValue.int(int(row["breached"])),
+        "worst_first_reply_p90_s": MetadataValue.float(float(row["worst_p90_s"] or 0.0)),
+        "lowest_sla_attainment": MetadataValue.float(float(row["lowest_attainment"] if row["lowest_attainment"] is not None else 1.0)),
+    }
+
+
+@dbt_assets(
+    manifest=sla_dbt_project.manifest_path,
+    project=sla_dbt_project,
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    dagster_dbt_translator=SlaDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+    # dbt opens the DuckDB file for its whole invocation; a concurrent writer makes it fail to lock: retry.
+    retry_policy=RetryPolicy(max_retries=3, delay=10, backoff=Backoff.EXPONENTIAL),
+    pool="jelou_warehouse",
+)
+def sla_marts(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
+    window = partition_vars(context)
+    context.log.info(f"dbt build for {window['min_date']}..{window['max_date']} on {warehouse.display_url}")
+    with dbt_warehouse_env(warehouse.url):
+        events = list(dbt.cli(["build", "--vars", json.dumps(window)], context=context).stream())
+    # dbt holds the DuckDB file until it exits, so the marts are read for metadata only afterwards.
+    for event in events:
+        if isinstance(event, Output) and event.output_name in MARTS:
+            event = event.with_metadata({**event.metadata, **mart_metadata(warehouse, event.output_name, window)})
+        yield event

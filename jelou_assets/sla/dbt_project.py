@@ -1,0 +1,45 @@
+"""The dbt project behind the SLA marts, and how its manifest gets prepared."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from jelou_assets.settings import PROJECT_ROOT, env
+from jelou_assets.sla.dbt_env import dbt_env_from_url
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# The dbt installed beside this interpreter, so an unactivated venv still finds it.
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+
+sla_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+@contextmanager
+def dbt_warehouse_env(warehouse_url: str) -> Iterator[None]:
+    """dbt's profile reads JELOU_DBT_* variables; derive them from the one warehouse URL for this block."""
+    values = dbt_env_from_url(warehouse_url)
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def ensure_manifest(force: bool = False) -> None:
+    """Parse the dbt project when its manifest is missing (fresh clone) or when asked (`make install`)."""
+    if force or not sla_dbt_project.manifest_path.exists():
+        # dagster-dbt's preparer runs `dbt` from PATH.
+        os.environ["PATH"] = os.pathsep.join([str(Path(DBT_EXECUTABLE).parent), os.environ.get("PATH", "")])
+        with dbt_warehouse_env(env("JELOU_WAREHOUSE_URL")):
+            sla_dbt_project.preparer.prepare(sla_dbt_project)
