@@ -55,10 +55,21 @@ def main() -> int:
     window = {"first": first, "last": yesterday}
     print_table(
         warehouse,
-        "conversations per day (jelou.conversation_facts)",
-        "SELECT partition_date, count(*) AS conversations, count(first_reply_ms) AS replied, "
-        "sum(CASE WHEN state = 'active' THEN 1 ELSE 0 END) AS active FROM jelou.conversation_facts "
-        "WHERE partition_date BETWEEN :first AND :last GROUP BY partition_date ORDER BY partition_date",
+        "team_sla_daily",
+        "SELECT partition_date, team_name, conversations, replied, within_sla, "
+        "round(sla_attainment, 3) AS attainment, attainment_goal AS goal, breached, "
+        "round(first_reply_p50_s, 1) AS p50_s, round(first_reply_p90_s, 1) AS p90_s, sla_target_s AS target_s, "
+        "active, expired FROM jelou.team_sla_daily WHERE partition_date BETWEEN :first AND :last "
+        "ORDER BY partition_date, team_name",
+        window,
+    )
+    print_table(
+        warehouse,
+        "operator_sla_daily, lowest attainment first (top 15)",
+        "SELECT partition_date, team_name, operator_name, conversations, replied, "
+        "round(sla_attainment, 3) AS attainment, breached, round(first_reply_p90_s, 1) AS p90_s "
+        "FROM jelou.operator_sla_daily WHERE partition_date BETWEEN :first AND :last "
+        "ORDER BY sla_attainment NULLS LAST, partition_date, team_name, operator_name LIMIT 15",
         window,
     )
     print(f"\nwarehouse: {warehouse.display_url}")
