@@ -101,3 +101,32 @@ def reference_team_sla(facts: pd.DataFrame, policies: pd.DataFrame) -> pd.DataFr
 def reference_operator_sla(facts: pd.DataFrame, policies: pd.DataFrame) -> pd.DataFrame:
     """operator_sla_daily computed in pandas: one row per (partition_date, team_name, operator_name)."""
     return _reference(facts, policies, OPERATOR_GRAIN)
+
+
+def normalise(frame: pd.DataFrame, grain: list[str]) -> pd.DataFrame:
+    frame = frame.copy()
+    frame["partition_date"] = pd.to_datetime(frame["partition_date"]).dt.date
+    for key in grain[1:]:
+        frame[key] = frame[key].astype(object)
+    for column in COUNT_COLUMNS:
+        frame[column] = frame[column].astype("int64")
+    for column in SECONDS_COLUMNS + RATIO_COLUMNS:
+        frame[column] = pd.to_numeric(frame[column]).astype("float64")
+    frame["breached"] = frame["breached"].astype(bool)
+    return frame[grain + MEASURE_COLUMNS].sort_values(grain, ignore_index=True)
+
+
+def assert_mart_equal(actual: pd.DataFrame, expected: pd.DataFrame, grain: list[str]) -> None:
+    """Same rows; counts and booleans exact, seconds within 1e-6, ratios within 1e-12."""
+    actual_keys = list(actual[grain].itertuples(index=False, name=None))
+    expected_keys = list(expected[grain].itertuples(index=False, name=None))
+    assert actual_keys == expected_keys, (
+        f"grain differs: missing {sorted(set(expected_keys) - set(actual_keys))}, "
+        f"unexpected {sorted(set(actual_keys) - set(expected_keys))}"
+    )
+    for column in COUNT_COLUMNS + BOOL_COLUMNS:
+        pd.testing.assert_series_equal(actual[column], expected[column], check_exact=True, obj=column)
+    for column, tolerance in [(c, 1e-6) for c in SECONDS_COLUMNS] + [(c, 1e-12) for c in RATIO_COLUMNS]:
+        pd.testing.assert_series_equal(
+            actual[column], expected[column], check_exact=False, rtol=0, atol=tolerance, obj=column
+        )

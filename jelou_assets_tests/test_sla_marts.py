@@ -32,6 +32,8 @@ from jelou_assets_tests.sla_reference import (
     RATIO_COLUMNS,
     SECONDS_COLUMNS,
     TEAM_GRAIN,
+    assert_mart_equal,
+    normalise,
     reference_operator_sla,
     reference_team_sla,
 )
@@ -201,35 +203,6 @@ class Warehouse:
             return {}
         results = json.loads(results_file.read_text())["results"]
         return {result["unique_id"].split(".")[2]: result["status"] for result in results}
-
-
-def normalise(frame: pd.DataFrame, grain: list[str]) -> pd.DataFrame:
-    frame = frame.copy()
-    frame["partition_date"] = pd.to_datetime(frame["partition_date"]).dt.date
-    for key in grain[1:]:
-        frame[key] = frame[key].astype(object)
-    for column in COUNT_COLUMNS:
-        frame[column] = frame[column].astype("int64")
-    for column in SECONDS_COLUMNS + RATIO_COLUMNS:
-        frame[column] = pd.to_numeric(frame[column]).astype("float64")
-    frame["breached"] = frame["breached"].astype(bool)
-    return frame[grain + MEASURE_COLUMNS].sort_values(grain, ignore_index=True)
-
-
-def assert_mart_equal(actual: pd.DataFrame, expected: pd.DataFrame, grain: list[str]) -> None:
-    """Same rows; counts and booleans exact, seconds within 1e-6, ratios within 1e-12."""
-    actual_keys = list(actual[grain].itertuples(index=False, name=None))
-    expected_keys = list(expected[grain].itertuples(index=False, name=None))
-    assert actual_keys == expected_keys, (
-        f"grain differs: missing {sorted(set(expected_keys) - set(actual_keys))}, "
-        f"unexpected {sorted(set(actual_keys) - set(expected_keys))}"
-    )
-    for column in COUNT_COLUMNS + BOOL_COLUMNS:
-        pd.testing.assert_series_equal(actual[column], expected[column], check_exact=True, obj=column)
-    for column, tolerance in [(c, 1e-6) for c in SECONDS_COLUMNS] + [(c, 1e-12) for c in RATIO_COLUMNS]:
-        pd.testing.assert_series_equal(
-            actual[column], expected[column], check_exact=False, rtol=0, atol=tolerance, obj=column
-        )
 
 
 def assert_marts_match_reference(warehouse: Warehouse, facts: pd.DataFrame | None = None, days=None) -> None:
