@@ -1,0 +1,128 @@
+"""The cleaning rules of conversation_facts, one real-world shape per test."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+
+from jelou_assets.ingestion.facts_cleaning import clean_conversations, facts_to_arrow
+
+DAY = date(2023, 6, 8)
+EXAMPLE = {  # the API documentation's own example record
+    "_id": "CONVERSATION_ID",
+    "operator": {"names": "OPERATOR_NAME"},
+    "user": {"id": "ID"},
+    "bot": {"name": "BOT_NAME"},
+    "company": {"id": "COMPANY_ID"},
+    "assignationMethod": {"teamName": "TEAM_NAME"},
+    "state": "expired",
+    "endedReason": "expired",
+    "startAt": "2023-06-08 15:52:41",
+    "endAt": "2023-06-08 23:07:56",
+    "origin": "ticket",
+    "timeRepliedOperator": 795880,
+    "conversationDuration": 26115953,
+}
+
+
+def clean(*records: dict, timezone: str = "UTC", fetched: list[datetime] | None = None) -> tuple[pd.DataFrame, object]:
+    fetched = fetched or [datetime(2023, 6, 9)] * len(records)
+    raw = pd.DataFrame(
+        {
+            "partition_date": [DAY] * len(records),
+            "conversation_id": [r.get("_id", f"id{i}") for i, r in enumerate(records)],
+            "payload": [json.dumps(r) for r in records],
+            "fetched_at": fetched,
+        }
+    )
+    return clean_conversations(raw, timezone)
+
+
+def one(**changes) -> pd.Series:
+    facts, _ = clean({**EXAMPLE, **changes})
+    return facts.iloc[0]
+
+
+def test_documented_example_becomes_a_clean_row():
+    row = one()
+    assert row["started_at"] == pd.Timestamp("2023-06-08 15:52:41")
+    assert row["ended_at"] == pd.Timestamp("2023-06-08 23:07:56")
+    assert (row["state"], row["team_name"], row["operator_name"]) == ("expired", "TEAM_NAME", "OPERATOR_NAME")
+    assert (row["first_reply_ms"], row["duration_ms"]) == (795880, 26115953)
+    assert row["sanity_flag"] is None
+
+
+def test_naive_timestamps_are_read_in_the_response_timezone_and_stored_as_utc():
+    facts, _ = clean(EXAMPLE, timezone="America/Guayaquil")
+    assert facts.iloc[0]["started_at"] == pd.Timestamp("2023-06-08 20:52:41")
+
+
+def test_empty_end_of_an_active_conversation_is_null():
+    row = one(state="active", endAt="", conversationDuration=0, endedReason="")
+    assert pd.isna(row["ended_at"]) and pd.isna(row["duration_ms"]) and row["ended_reason"] is None
+    assert row["sanity_flag"] is None
+
+
+@pytest.mark.parametrize("company_id, stored", [(1042, "1042"), ("1042", "1042"), ("cmp-7", "cmp-7"), (1042.0, "1042")])
+def test_company_id_of_either_type_is_stored_as_text(company_id, stored):
+    assert one(company={"id": company_id})["company_id"] == stored
+
+
+@pytest.mark.parametrize("missing", ["operator", "assignationMethod", "bot", "company", "user"])
+def test_missing_nested_objects_become_nulls(missing):
+    record = {k: v for k, v in EXAMPLE.items() if k != missing}
+    facts, _ = clean(record)
+    column = {"operator": "operator_name", "assignationMethod": "team_name", "bot": "bot_name",
+              "company": "company_id", "user": "user_id"}[missing]
+    assert facts.iloc[0][column] is None
+
+
+@pytest.mark.parametrize("reply", [0, None, "", "not a number"])
+def test_absent_or_zero_reply_means_no_reply_never_zero_seconds(reply):
+    assert pd.isna(one(timeRepliedOperator=reply)["first_reply_ms"])
+
+
+def test_missing_reply_field_means_no_reply():
+    record = {k: v for k, v in EXAMPLE.items() if k != "timeRepliedOperator"}
+    facts, summary = clean(record)
+    assert pd.isna(facts.iloc[0]["first_reply_ms"]) and summary.no_reply == 1
+
+
+def test_numeric_string_reply_is_read_as_a_number():
+    assert one(timeRepliedOperator="795880")["first_reply_ms"] == 795880
+
+
+def test_states_are_lower_cased_and_unknown_ones_kept_and_counted():
+    facts, summary = clean({**EXAMPLE, "_id": "a", "state": "Closed"}, {**EXAMPLE, "_id": "b", "state": "transferred"})
+    assert list(facts["state"]) == ["closed", "transferred"]
+    assert summary.unknown_states == {"transferred": 1}
+
+
+def test_the_same_id_fetched_twice_collapses_to_the_latest_fetch():
+    older = {**EXAMPLE, "state": "active", "endAt": ""}
+    facts, summary = clean(older, EXAMPLE, fetched=[datetime(2023, 6, 9), datetime(2023, 6, 10)])
+    assert len(facts) == 1 and facts.iloc[0]["state"] == "expired"
+    assert summary.duplicates_collapsed == 1
+
+
+def test_negative_duration_is_kept_and_flagged():
+    facts, summary = clean({**EXAMPLE, "endAt": EXAMPLE["startAt"], "conversationDuration": -100})
+    assert facts.iloc[0]["sanity_flag"] == "negative_duration"
+    assert summary.flags == {"negative_duration": 1} and summary.flagged == 1
+
+
+def test_duration_far_from_end_minus_start_is_flagged():
+    assert one(conversationDuration=1000)["sanity_flag"] == "duration_mismatch"
+
+
+def test_duration_within_a_second_of_end_minus_start_is_not_flagged():
+    assert one(conversationDuration=26115999)["sanity_flag"] is None
+
+
+def test_cleaned_facts_convert_to_the_warehouse_schema():
+    facts, _ = clean(EXAMPLE, {**EXAMPLE, "_id": "x", "state": "active", "endAt": "", "timeRepliedOperator": None})
+    table = facts_to_arrow(facts)
+    assert table.num_rows == 2 and table.column("first_reply_ms").null_count == 1
