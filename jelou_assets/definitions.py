@@ -1,28 +1,37 @@
-"""The code location: every asset, job, schedule, sensor and resource of jelou-sla, assembled here."""
+"""The code location: every asset, check, job, schedule, sensor and resource of jelou-sla, assembled here."""
 
-from dagster import AssetSelection, Definitions, define_asset_job
+from dagster import Definitions
 from dagster_dbt import DbtCliResource
 
+from jelou_assets.automation.jobs import jelou_sla_job
+from jelou_assets.automation.schedules import daily_sla_schedule, late_arrival_refresh_schedule
+from jelou_assets.automation.sensors import run_failure_alert_sensor, sla_breach_sensor
+from jelou_assets.checks.facts_checks import conversation_facts_checks, conversation_facts_sanity_check
+from jelou_assets.checks.freshness import freshness_checks, freshness_checks_sensor
+from jelou_assets.checks.raw_checks import raw_conversations_checks
+from jelou_assets.checks.sla_checks import team_sla_goal_check
 from jelou_assets.ingestion.conversation_facts import conversation_facts
 from jelou_assets.ingestion.raw_conversations import raw_conversations
-from jelou_assets.partitions import daily_partitions
-from jelou_assets.resources import jelou_resource, warehouse_resource
+from jelou_assets.resources import alert_sinks, jelou_resource, warehouse_resource
 from jelou_assets.sla.dbt_assets import sla_marts
 from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, sla_dbt_project
 
-jelou_sla_job = define_asset_job(
-    "jelou_sla_job",
-    selection=AssetSelection.all(),
-    partitions_def=daily_partitions,
-    description="Raw conversations -> facts -> SLA marts for the selected days.",
-)
-
 defs = Definitions(
     assets=[raw_conversations, conversation_facts, sla_marts],
+    asset_checks=[
+        raw_conversations_checks,
+        conversation_facts_checks,
+        conversation_facts_sanity_check,
+        team_sla_goal_check,
+        *freshness_checks,
+    ],
     jobs=[jelou_sla_job],
+    schedules=[daily_sla_schedule, late_arrival_refresh_schedule],
+    sensors=[sla_breach_sensor, run_failure_alert_sensor, freshness_checks_sensor],
     resources={
         "jelou": jelou_resource(),
         "warehouse": warehouse_resource(),
         "dbt": DbtCliResource(project_dir=sla_dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "alerts": alert_sinks(),
     },
 )

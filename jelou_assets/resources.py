@@ -3,9 +3,12 @@ in the UI), the other settings validated at load so a bad value fails before any
 
 from __future__ import annotations
 
+import os
+
 from dagster import EnvVar
 
 from jelou_assets import settings
+from jelou_assets.alerts.sinks import AlertSinks
 from jelou_assets.client import JelouResource
 from jelou_assets.warehouse.resource import WarehouseResource, normalize_url
 
@@ -26,3 +29,16 @@ def warehouse_resource() -> WarehouseResource:
     url = settings.env("JELOU_WAREHOUSE_URL")
     normalize_url(url)
     return WarehouseResource(url=url)
+
+
+def alert_sinks() -> AlertSinks:
+    """Webhook URLs embed tokens too, so both are bound through EnvVar, and only when set."""
+
+    def secret(name: str) -> EnvVar | None:
+        return EnvVar(name) if os.environ.get(name) else None
+
+    return AlertSinks(
+        webhook_url=secret("JELOU_ALERT_WEBHOOK_URL"),
+        slack_token=secret("SLACK_BOT_TOKEN"),
+        slack_channel=os.environ.get("JELOU_SLACK_CHANNEL") or None,
+    )

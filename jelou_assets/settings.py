@@ -24,6 +24,12 @@ DEFAULTS = {
     "JELOU_PAGE_SIZE": "50",
     "JELOU_MAX_PAGES_IN_FLIGHT": "4",
     "JELOU_REQUESTS_PER_SECOND": "5",
+    "JELOU_AUTOMATION": "stopped",
+    "JELOU_DAILY_SCHEDULE_HOUR": "2",
+    "JELOU_REFRESH_DAYS": "3",
+    "JELOU_FRESHNESS_DEADLINE_HOUR": "6",
+    "JELOU_ALERT_MIN_CONVERSATIONS": "10",
+    "JELOU_DAGSTER_UI_URL": "http://127.0.0.1:3000",
 }
 
 AUTH_SCHEMES = ("basic", "raw")
@@ -107,3 +113,19 @@ def positive_float(name: str) -> float:
     if not number > 0:
         raise SettingsError(f"{name}={value!r} must be a number above 0; e.g. {DEFAULTS[name]}.")
     return number
+
+
+def hour_setting(name: str) -> int:
+    value = env(name)
+    if not value.isdigit() or not 0 <= int(value) <= 23:
+        raise SettingsError(f"{name}={value!r} must be an hour of the day from 0 to 23; e.g. {DEFAULTS[name]}.")
+    return int(value)
+
+
+def automation_running() -> bool:
+    value = env("JELOU_AUTOMATION").lower()
+    if value not in ("running", "stopped"):
+        raise SettingsError(
+            f"JELOU_AUTOMATION={value!r}: use 'running' (schedules and sensors start on their own) or 'stopped'."
+        )
+    return value == "running"

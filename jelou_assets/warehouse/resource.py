@@ -79,9 +79,9 @@ class WarehouseResource(ConfigurableResource):
         return sa.create_engine(self.parsed_url, poolclass=NullPool)
 
     @contextmanager
-    def connect(self) -> Iterator[sa.Connection]:
+    def connect(self, lock_timeout_s: float | None = None) -> Iterator[sa.Connection]:
         """A short SQLAlchemy connection, waiting for DuckDB's file lock when another process holds it."""
-        deadline = time.monotonic() + self.lock_timeout_s
+        deadline = time.monotonic() + (self.lock_timeout_s if lock_timeout_s is None else lock_timeout_s)
         delay = 0.05
         while True:
             try:
@@ -114,6 +114,8 @@ class WarehouseResource(ConfigurableResource):
         with self.connect() as connection:
             replace_partitions(connection.connection.driver_connection, self.dialect, days, rows)
 
-    def read_frame(self, statement: sa.Executable, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        with self.connect() as connection:
+    def read_frame(
+        self, statement: sa.Executable, params: Mapping[str, Any] | None = None, lock_timeout_s: float | None = None
+    ) -> pd.DataFrame:
+        with self.connect(lock_timeout_s) as connection:
             return pd.read_sql(statement, connection, params=params)

@@ -1,0 +1,1 @@
+"""Alerts: what they say (`alert`), where they go (`sinks`), and how none is lost (`outbox`)."""

@@ -1,0 +1,66 @@
+"""An alert: a stable key (for de-duplication), a one-line title, a text body and structured fields."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Alert:
+    key: str
+    kind: str
+    title: str
+    text: str
+    link: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Alert":
+        return cls(**data)
+
+
+def breach_alert(row: dict[str, Any], worst_operators: list[dict[str, Any]], ui_url: str) -> Alert:
+    """A team missed its attainment goal on a day; names the numbers a lead checks first."""
+    day, team = str(row["partition_date"])[:10], row["team_name"]
+    operators = ", ".join(f"{o['operator_name']} {o['sla_attainment']:.0%}" for o in worst_operators) or "n/a"
+    title = f"SLA breach: {team} on {day}: {row['sla_attainment']:.1%} within target vs goal {row['attainment_goal']:.0%}"
+    text = (
+        f"{title}\n"
+        f"p90 first reply {row['first_reply_p90_s']:.0f}s vs target {row['sla_target_s']:.0f}s; "
+        f"{row['within_sla']} of {row['replied']} replies within target; {row['conversations']} conversations.\n"
+        f"Lowest operators: {operators}"
+    )
+    return Alert(
+        key=f"breach:{day}:{team}",
+        kind="sla_breach",
+        title=title,
+        text=text,
+        link=f"{ui_url.rstrip('/')}/assets/team_sla_daily?partition={day}",
+        fields={
+            "day": day,
+            "team": team,
+            "sla_attainment": float(row["sla_attainment"]),
+            "attainment_goal": float(row["attainment_goal"]),
+            "first_reply_p90_s": float(row["first_reply_p90_s"]),
+            "sla_target_s": float(row["sla_target_s"]),
+            "conversations": int(row["conversations"]),
+            "replied": int(row["replied"]),
+            "within_sla": int(row["within_sla"]),
+        },
+    )
+
+
+def run_failure_alert(run_id: str, job_name: str, partition: str | None, error: str, ui_url: str) -> Alert:
+    title = f"Run failed: {job_name} for {partition or 'no partition'}"
+    return Alert(
+        key=f"run_failure:{run_id}",
+        kind="run_failure",
+        title=title,
+        text=f"{title}\n{error}",
+        link=f"{ui_url.rstrip('/')}/runs/{run_id}",
+        fields={"run_id": run_id, "job": job_name, "partition": partition, "error": error},
+    )

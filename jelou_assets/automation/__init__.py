@@ -1,0 +1,1 @@
+"""Schedules and sensors: what runs the pipeline and watches it when nobody is looking."""

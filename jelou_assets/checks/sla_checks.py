@@ -1,0 +1,48 @@
+"""Warning check on `team_sla_daily`: which teams missed their attainment goal that day."""
+
+from collections.abc import Iterator
+from datetime import date
+
+import sqlalchemy as sa
+from dagster import AssetCheckExecutionContext, AssetCheckSeverity, AssetCheckSpec, MetadataValue, multi_asset_check
+
+from jelou_assets.checks.daily import DayResult, evaluate_per_day
+from jelou_assets.partitions import daily_partitions
+from jelou_assets.warehouse.resource import WarehouseResource
+
+BREACHED = sa.text(
+    "SELECT team_name, conversations, sla_attainment, attainment_goal, first_reply_p90_s, sla_target_s "
+    "FROM jelou.team_sla_daily WHERE partition_date = :day AND breached ORDER BY sla_attainment, team_name"
+)
+
+
+def attainment_meets_goal(warehouse: WarehouseResource, day: date) -> DayResult:
+    breached = warehouse.read_frame(BREACHED, {"day": day})
+    teams = list(breached["team_name"])
+    lines = [
+        f"{r.team_name}: {r.sla_attainment:.1%} vs goal {r.attainment_goal:.0%}, p90 {r.first_reply_p90_s:.0f}s "
+        f"vs target {r.sla_target_s:.0f}s, {r.conversations} conversations"
+        for r in breached.itertuples()
+    ]
+    metadata = {"teams_breached": len(teams), "breached_teams": MetadataValue.md("\n".join(f"- {l}" for l in lines) or "none")}
+    return not teams, metadata, ("breached: " + "; ".join(lines)) if teams else "every team met its goal"
+
+
+@multi_asset_check(
+    specs=[
+        AssetCheckSpec(
+            "sla_attainment_meets_goal",
+            asset="team_sla_daily",
+            partitions_def=daily_partitions,
+            description="Warns with the teams whose share of replies within target fell under their goal.",
+        )
+    ],
+    can_subset=True,
+)
+def team_sla_goal_check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator:
+    yield from evaluate_per_day(
+        context,
+        "team_sla_daily",
+        {"sla_attainment_meets_goal": lambda day: attainment_meets_goal(warehouse, day)},
+        severity=AssetCheckSeverity.WARN,
+    )
