@@ -22,13 +22,16 @@ def jelou_resource() -> JelouResource:
         page_size=settings.positive_int("JELOU_PAGE_SIZE", maximum=1000),
         max_pages_in_flight=settings.positive_int("JELOU_MAX_PAGES_IN_FLIGHT", maximum=32),
         requests_per_second=settings.positive_float("JELOU_REQUESTS_PER_SECOND"),
+        max_rewalks=settings.positive_int("JELOU_MAX_REWALKS", maximum=20, minimum=0),
     )
 
 
 def warehouse_resource() -> WarehouseResource:
-    url = settings.env("JELOU_WAREHOUSE_URL")
-    normalize_url(url)
-    return WarehouseResource(url=url)
+    # Checked now so a bad URL fails at load; bound through EnvVar when set, since it may hold a password.
+    normalize_url(settings.env("JELOU_WAREHOUSE_URL"))
+    if os.environ.get("JELOU_WAREHOUSE_URL"):
+        return WarehouseResource(url=EnvVar("JELOU_WAREHOUSE_URL"))
+    return WarehouseResource(url=settings.DEFAULTS["JELOU_WAREHOUSE_URL"])
 
 
 def alert_sinks() -> AlertSinks:

@@ -24,6 +24,7 @@ DEFAULTS = {
     "JELOU_PAGE_SIZE": "50",
     "JELOU_MAX_PAGES_IN_FLIGHT": "4",
     "JELOU_REQUESTS_PER_SECOND": "5",
+    "JELOU_MAX_REWALKS": "3",
     "JELOU_AUTOMATION": "stopped",
     "JELOU_DAILY_SCHEDULE_HOUR": "2",
     "JELOU_REFRESH_DAYS": "3",
@@ -92,15 +93,17 @@ def auth_scheme() -> str:
     return value
 
 
-def positive_int(name: str, maximum: int | None = None) -> int:
+def positive_int(name: str, maximum: int | None = None, minimum: int = 1) -> int:
     value = env(name)
     try:
         number = int(value)
     except ValueError:
-        number = 0
-    if number < 1 or (maximum is not None and number > maximum):
+        number = minimum - 1
+    if number < minimum or (maximum is not None and number > maximum):
         bound = f" and at most {maximum}" if maximum is not None else ""
-        raise SettingsError(f"{name}={value!r} must be a whole number of at least 1{bound}; e.g. {DEFAULTS[name]}.")
+        raise SettingsError(
+            f"{name}={value!r} must be a whole number of at least {minimum}{bound}; e.g. {DEFAULTS[name]}."
+        )
     return number
 
 

@@ -126,3 +126,9 @@ def test_cleaned_facts_convert_to_the_warehouse_schema():
     facts, _ = clean(EXAMPLE, {**EXAMPLE, "_id": "x", "state": "active", "endAt": "", "timeRepliedOperator": None})
     table = facts_to_arrow(facts)
     assert table.num_rows == 2 and table.column("first_reply_ms").null_count == 1
+
+
+def test_negative_reply_time_is_no_reply_and_flagged():
+    facts, summary = clean({**EXAMPLE, "timeRepliedOperator": -30})
+    assert pd.isna(facts.iloc[0]["first_reply_ms"])
+    assert facts.iloc[0]["sanity_flag"] == "negative_reply" and summary.flags == {"negative_reply": 1}

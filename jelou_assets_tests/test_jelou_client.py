@@ -12,6 +12,7 @@ import pytest
 
 from jelou_assets.client import (
     JelouAuthError,
+    JelouBadPayloadError,
     JelouPaginationError,
     JelouRateLimitError,
     JelouServerError,
@@ -202,3 +203,17 @@ def test_day_edges_belong_to_their_local_day():
     # 00:00:00 and 23:59:59 in Guayaquil (-05:00) are 05:00:00 that day and 04:59:59 the next day in UTC.
     assert starts[0] == "2025-03-01 05:00:00"
     assert starts[-1] == "2025-03-02 04:59:59"
+
+
+def test_body_cut_short_mid_stream_is_asked_again(emulator):
+    emulator.config.fault_plan = {2: "incomplete"}
+    result = fetch(emulator, page_size=50)
+    assert [r["_id"] for r in result.records] == ground_truth_ids(emulator)
+    assert result.retries == 1 and result.requests == 4
+
+
+def test_body_cut_short_every_time_fails_naming_the_problem(emulator):
+    emulator.config.fault_plan = {n: "incomplete" for n in range(1, 10)}
+    with pytest.raises(JelouBadPayloadError, match="cut short"):
+        fetch(emulator, max_attempts=3)
+    assert len(emulator.requests) == 3

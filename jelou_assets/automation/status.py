@@ -1,5 +1,5 @@
 """Schedules and sensors start stopped, so a fresh `dagster dev` never calls the API on its own;
-JELOU_AUTOMATION=running (set in docker/) starts them all."""
+JELOU_AUTOMATION=running (what a production deployment sets) starts them all."""
 
 from dagster import DefaultScheduleStatus, DefaultSensorStatus
 

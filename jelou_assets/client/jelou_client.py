@@ -175,10 +175,13 @@ class JelouClient:
         params = {"limit": self.page_size, "page": number}
         try:
             response = self.session.post(self.url, params=params, json=body, timeout=self.timeout)
+        except requests.exceptions.ChunkedEncodingError:
+            self.stats.add(1, 0, 0)
+            raise  # the body was cut short after urllib3 was done: `_fetch_page` asks again
         except requests.exceptions.RequestException as error:
             raise JelouServerError(
-                f"page {number}: no usable answer from {self.url} after {self.max_attempts} attempts: "
-                f"{type(error).__name__}: {_first_line(error)}"
+                f"page {number}: no usable answer from {self.url} (connection errors and timeouts are retried up "
+                f"to {self.max_attempts} attempts): {type(error).__name__}: {_first_line(error)}"
             ) from None
         history = response.raw.retries.history if response.raw is not None and response.raw.retries else ()
         self.stats.add(1 + len(history), len(history), sum(1 for h in history if h.status == 429) + (response.status_code == 429))
@@ -195,7 +198,7 @@ class JelouClient:
             raise JelouValidationError(
                 f"the API rejected the request fields (422 E0422 VALIDATOR_ERROR) for startAt={body['startAt']}, "
                 f"endAt={body['endAt']}, limit={self.page_size}, page={number}: if JELOU_PAGE_SIZE is above the "
-                "API's cap, lower it (50 is accepted by Jelou's metrics endpoints); check JELOU_TIMEZONE."
+                "API's cap, lower it (sibling Jelou endpoints cap `limit` at 50); check JELOU_TIMEZONE."
             )
         if status == 429:
             raise JelouRateLimitError(

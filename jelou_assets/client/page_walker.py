@@ -88,5 +88,5 @@ def walk_pages(
     raise JelouPaginationError(
         f"the window's pages never added up after {max_rewalks + 1} walks; last problem: {problems[-1]}. "
         "Conversations may be arriving faster than the window can be read: retry later, or raise "
-        "JELOU_MAX_REWALKS."
+        f"JELOU_MAX_REWALKS (now {max_rewalks})."
     )

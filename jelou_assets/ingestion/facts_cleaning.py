@@ -3,7 +3,7 @@
 Rules for the API's real shapes: naive `startAt`/`endAt` are read in JELOU_RESPONSE_TIMEZONE and stored
 as UTC; an empty `endAt` (active conversation) is null; `company.id` may be int or str and is stored as
 text; a missing nested object is null; `timeRepliedOperator` 0, null, missing or non-numeric means the
-operator never replied (null), never a 0-second reply; states are lower-cased and unknown ones kept.
+operator never replied (null), never a 0-second reply (a negative one is null and flagged); states are lower-cased and unknown ones kept.
 Rows whose numbers contradict each other are kept and flagged, never dropped.
 """
 
@@ -116,6 +116,7 @@ def clean_conversations(raw: pd.DataFrame, response_timezone: str) -> tuple[pd.D
         "unparseable_start": started_at.isna(),
         "unparseable_number": reply_not_number | duration_not_number,
         "negative_duration": (duration < 0) | (elapsed_s < 0),
+        "negative_reply": reply < 0,
         "duration_mismatch": (duration / 1000 - elapsed_s).abs() > DURATION_TOLERANCE_S,
     }
     flags = pd.Series([None] * len(records), dtype=object)

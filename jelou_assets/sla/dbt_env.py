@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError
 __all__ = ["dbt_env_from_url"]
 
 _EXAMPLES = (
-    "e.g. JELOU_WAREHOUSE_URL=duckdb:///data/jelou.duckdb or "
+    "e.g. JELOU_WAREHOUSE_URL=duckdb:///data/warehouse.duckdb or "
     "JELOU_WAREHOUSE_URL=postgresql+psycopg://user:password@host:5432/dbname"
 )
 _POSTGRES_BACKENDS = {"postgresql", "postgres"}

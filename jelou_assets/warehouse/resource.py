@@ -26,7 +26,7 @@ from jelou_assets.settings import SettingsError
 from jelou_assets.warehouse import tables
 from jelou_assets.warehouse.partition_writer import replace_partitions
 
-URL_EXAMPLES = "duckdb:///data/jelou.duckdb or postgresql+psycopg://user:password@127.0.0.1:5432/warehouse"
+URL_EXAMPLES = "duckdb:///data/warehouse.duckdb or postgresql+psycopg://user:password@127.0.0.1:5432/warehouse"
 
 
 def normalize_url(url: str) -> URL:
@@ -34,14 +34,15 @@ def normalize_url(url: str) -> URL:
     try:
         parsed = make_url(url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url)
     except sa.exc.ArgumentError:
-        raise SettingsError(f"JELOU_WAREHOUSE_URL={url!r} is not a SQLAlchemy URL; use e.g. {URL_EXAMPLES}.") from None
+        # The text is not echoed: it may hold a password.
+        raise SettingsError(f"JELOU_WAREHOUSE_URL is not a SQLAlchemy URL; use e.g. {URL_EXAMPLES}.") from None
     if parsed.get_backend_name() == "postgresql":
         return parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "duckdb":
         if not parsed.database or parsed.database == ":memory:":
             raise SettingsError(
                 f"JELOU_WAREHOUSE_URL={url!r} needs a DuckDB file path (runs are separate processes); "
-                "use e.g. duckdb:///data/jelou.duckdb."
+                "use e.g. duckdb:///data/warehouse.duckdb."
             )
         return parsed
     raise SettingsError(
