@@ -372,7 +372,7 @@ def test_full_build_matches_reference(sla_warehouse):
         "sla_policies", "team_sla_daily", "operator_sla_daily",
         "team_sla_daily_unique_grain", "operator_sla_daily_unique_grain",
         "team_sla_daily_within_sla_le_replied_le_conversations",
-        "reconcile_team_sla_daily_with_facts", "reconcile_operator_sla_daily_with_facts",
+        "team_sla_daily_reconciles_with_facts", "operator_sla_daily_reconciles_with_facts",
     ]:
         assert expected_node in sla_warehouse.initial_build
     assert_marts_match_reference(sla_warehouse)
@@ -448,7 +448,7 @@ def test_dbt_tests_catch_broken_data_and_a_full_rerun_repairs_it(sla_warehouse):
     statuses = sla_warehouse.dbt("test", expect_success=False)
     assert statuses["team_sla_daily_unique_grain"] == "fail"
     assert statuses["operator_sla_daily_unique_grain"] == "pass"
-    assert statuses["reconcile_team_sla_daily_with_facts"] == "fail"
+    assert statuses["team_sla_daily_reconciles_with_facts"] == "fail"
     assert statuses["source_unique_jelou_conversation_facts_conversation_id"] == "fail"
     negative_reply = [n for n in statuses if n.startswith("source_accepted_range_jelou_conversation_facts_first_reply_ms")]
     assert [statuses[n] for n in negative_reply] == ["warn"]
