@@ -131,3 +131,18 @@ def test_cli_materializes_a_partition_configured_only_by_environment(emulator, t
     assert completed.returncode == 0, completed.stderr[-3000:]
     warehouse = WarehouseResource(url=f"duckdb:///{warehouse_file}")
     assert len(stored(warehouse, "raw_conversations")) == len(truth(emulator, DAYS[0]))
+
+
+def test_conversations_at_local_midnight_edges_land_in_their_local_day(warehouse):
+    # Guayaquil is UTC-5: 23:59:59 local on 1 March is 04:59:59 UTC on 2 March.
+    with JelouEmulator(per_day=30, seed=3, timezone="America/Guayaquil", response_timezone="UTC") as emu:
+        materialize_days(emu, warehouse, ["2025-03-01", "2025-03-02"])
+        first_day, second_day = emu.dataset.day(DAYS[0]), emu.dataset.day(DAYS[1])
+    facts = stored(warehouse, "conversation_facts")
+    day_of = dict(zip(facts["conversation_id"], pd.to_datetime(facts["partition_date"]).dt.date))
+    last_of_first = max(first_day, key=lambda r: r["startAt"])
+    first_of_second = min(second_day, key=lambda r: r["startAt"])
+    assert last_of_first["startAt"] == "2025-03-02 04:59:59"
+    assert first_of_second["startAt"] == "2025-03-02 05:00:00"
+    assert day_of[last_of_first["_id"]] == DAYS[0]
+    assert day_of[first_of_second["_id"]] == DAYS[1]

@@ -113,3 +113,25 @@ def test_rerun_after_active_conversations_closed_updates_the_marts_without_dupli
     assert first["active"].sum() > second["active"].sum()
     assert list(second["team_name"]) == list(first["team_name"])  # same grain, no duplicate rows
     assert_mart_equal(second, expected, TEAM_GRAIN)
+
+
+def test_goal_check_warns_per_day_with_exactly_the_breached_teams(emulator, warehouse, instance):
+    from jelou_assets.checks.sla_checks import team_sla_goal_check
+
+    tags = {"dagster/asset_partition_range_start": DAYS[0], "dagster/asset_partition_range_end": DAYS[1]}
+    result = materialize(
+        [raw_conversations, conversation_facts, sla_marts, team_sla_goal_check],
+        resources={"jelou": jelou_for(emulator), "warehouse": warehouse,
+                   "dbt": DbtCliResource(project_dir=sla_dbt_project, dbt_executable=DBT_EXECUTABLE)},
+        tags=tags, instance=instance,
+    )
+    assert result.success  # a warning never fails the run
+    goal = {e.partition: e for e in result.get_asset_check_evaluations() if e.check_name == "sla_attainment_meets_goal"}
+    assert set(goal) == {DAYS[0], DAYS[1]}
+    breached = warehouse.read_frame(sa.text("SELECT partition_date, team_name FROM jelou.team_sla_daily WHERE breached"))
+    for day, evaluation in goal.items():
+        teams = sorted(t for d, t in zip(breached["partition_date"], breached["team_name"]) if str(d)[:10] == day)
+        assert evaluation.passed == (not teams)
+        assert evaluation.severity.value == "WARN"
+        assert evaluation.metadata["teams_breached"].value == len(teams)
+        assert all(team in evaluation.description for team in teams)
