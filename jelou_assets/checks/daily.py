@@ -6,10 +6,17 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
-from dagster import AssetCheckExecutionContext, AssetCheckSeverity, AssetKey
+from dagster import AssetCheckExecutionContext, AssetCheckSeverity, AssetCheckSpec, AssetKey
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 
+from jelou_assets.partitions import daily_partitions
+
 DayResult = tuple[bool, Mapping[str, Any], str]
+
+
+def daily_check_spec(name: str, asset: str, description: str, blocking: bool = False) -> AssetCheckSpec:
+    """A check evaluated per daily partition (see `evaluate_per_day`)."""
+    return AssetCheckSpec(name, asset=asset, blocking=blocking, partitions_def=daily_partitions, description=description)
 
 
 def evaluate_per_day(

@@ -4,10 +4,9 @@ from collections.abc import Iterator
 from datetime import date
 
 import sqlalchemy as sa
-from dagster import AssetCheckExecutionContext, AssetCheckSeverity, AssetCheckSpec, multi_asset_check
+from dagster import AssetCheckExecutionContext, AssetCheckSeverity, multi_asset_check
 
-from jelou_assets.checks.daily import DayResult, evaluate_per_day
-from jelou_assets.partitions import daily_partitions
+from jelou_assets.checks.daily import DayResult, daily_check_spec, evaluate_per_day
 from jelou_assets.warehouse.resource import WarehouseResource
 
 COUNTS = sa.text(
@@ -24,28 +23,24 @@ FLAGS = sa.text(
 )
 
 FACT_SPECS = [
-    AssetCheckSpec(
+    daily_check_spec(
         "matches_raw_conversations",
-        asset="conversation_facts",
+        "conversation_facts",
+        "One fact per distinct raw conversation id of the day: nothing lost or invented between layers.",
         blocking=True,
-        partitions_def=daily_partitions,
-        description="One fact per distinct raw conversation id of the day: nothing lost or invented between layers.",
     ),
-    AssetCheckSpec(
+    daily_check_spec(
         "keys_not_null",
-        asset="conversation_facts",
+        "conversation_facts",
+        "Every fact has a conversation id and a parseable start time.",
         blocking=True,
-        partitions_def=daily_partitions,
-        description="Every fact has a conversation id and a parseable start time.",
     ),
 ]
-SANITY_SPEC = AssetCheckSpec(
+SANITY_SPEC = daily_check_spec(
     "no_sanity_flags",
-    asset="conversation_facts",
-    partitions_def=daily_partitions,
-    description="Warns when records contradict themselves (negative or mismatched durations, unparseable values).",
+    "conversation_facts",
+    "Warns when records contradict themselves (negative or mismatched durations, unparseable values).",
 )
-
 
 def _counts(warehouse: WarehouseResource, day: date):
     return warehouse.read_frame(COUNTS, {"day": day}).iloc[0]

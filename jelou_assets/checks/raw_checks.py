@@ -4,10 +4,9 @@ from collections.abc import Iterator
 from datetime import date
 
 import sqlalchemy as sa
-from dagster import AssetCheckExecutionContext, AssetCheckSpec, multi_asset_check
+from dagster import AssetCheckExecutionContext, multi_asset_check
 
-from jelou_assets.checks.daily import DayResult, evaluate_per_day
-from jelou_assets.partitions import daily_partitions
+from jelou_assets.checks.daily import DayResult, daily_check_spec, evaluate_per_day
 from jelou_assets.warehouse import tables
 from jelou_assets.warehouse.resource import WarehouseResource
 
@@ -47,19 +46,17 @@ def unique_conversation_ids(warehouse: WarehouseResource, day: date) -> DayResul
 
 @multi_asset_check(
     specs=[
-        AssetCheckSpec(
+        daily_check_spec(
             "stored_matches_api_total",
-            asset="raw_conversations",
+            "raw_conversations",
+            "Distinct conversation ids stored for the day equal the API's pagination.total.",
             blocking=True,
-            partitions_def=daily_partitions,
-            description="Distinct conversation ids stored for the day equal the API's pagination.total.",
         ),
-        AssetCheckSpec(
+        daily_check_spec(
             "unique_conversation_ids",
-            asset="raw_conversations",
+            "raw_conversations",
+            "No conversation id is stored twice for the day.",
             blocking=True,
-            partitions_def=daily_partitions,
-            description="No conversation id is stored twice for the day.",
         ),
     ],
     can_subset=True,

@@ -4,10 +4,9 @@ from collections.abc import Iterator
 from datetime import date
 
 import sqlalchemy as sa
-from dagster import AssetCheckExecutionContext, AssetCheckSeverity, AssetCheckSpec, MetadataValue, multi_asset_check
+from dagster import AssetCheckExecutionContext, AssetCheckSeverity, MetadataValue, multi_asset_check
 
-from jelou_assets.checks.daily import DayResult, evaluate_per_day
-from jelou_assets.partitions import daily_partitions
+from jelou_assets.checks.daily import DayResult, daily_check_spec, evaluate_per_day
 from jelou_assets.warehouse.resource import WarehouseResource
 
 BREACHED = sa.text(
@@ -30,11 +29,10 @@ def attainment_meets_goal(warehouse: WarehouseResource, day: date) -> DayResult:
 
 @multi_asset_check(
     specs=[
-        AssetCheckSpec(
+        daily_check_spec(
             "sla_attainment_meets_goal",
-            asset="team_sla_daily",
-            partitions_def=daily_partitions,
-            description="Warns with the teams whose share of replies within target fell under their goal.",
+            "team_sla_daily",
+            "Warns with the teams whose share of replies within target fell under their goal.",
         )
     ],
     can_subset=True,
