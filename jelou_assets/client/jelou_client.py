@@ -157,27 +157,26 @@ class JelouClient:
     def _fetch_page(self, body: dict[str, Any], number: int) -> Page:
         # urllib3 retries statuses and transport errors; a 200 whose body is cut short or not JSON
         # arrives after urllib3 is done, so that case is retried here, from the same budget.
-        for attempt in range(1, self.max_attempts + 1):
+        attempt = 1
+        while True:
             try:
                 return self._decode(number, self._post(body, number))
-            except (JelouBadPayloadError, requests.exceptions.ChunkedEncodingError) as error:
+            except JelouBadPayloadError as error:
                 if attempt == self.max_attempts:
-                    if isinstance(error, JelouBadPayloadError):
-                        raise
-                    raise JelouBadPayloadError(f"page {number}: response body cut short ({error})") from None
+                    raise
+                attempt += 1
                 self.stats.add(0, 1, 0)
-                self.log.warning("page %d: %s; asking again (attempt %d of %d)", number, error, attempt + 1, self.max_attempts)
+                self.log.warning("%s; asking again (attempt %d of %d)", error, attempt, self.max_attempts)
                 self.limiter.acquire()
-        raise AssertionError("unreachable")
 
     def _post(self, body: dict[str, Any], number: int) -> requests.Response:
         self.limiter.acquire()
         params = {"limit": self.page_size, "page": number}
         try:
             response = self.session.post(self.url, params=params, json=body, timeout=self.timeout)
-        except requests.exceptions.ChunkedEncodingError:
+        except requests.exceptions.ChunkedEncodingError as error:
             self.stats.add(1, 0, 0)
-            raise  # the body was cut short after urllib3 was done: `_fetch_page` asks again
+            raise JelouBadPayloadError(f"page {number}: response body cut short ({_first_line(error)})") from None
         except requests.exceptions.RequestException as error:
             raise JelouServerError(
                 f"page {number}: no usable answer from {self.url} (connection errors and timeouts are retried up "
