@@ -1,0 +1,65 @@
+"""A bad setting fails when the definitions load (or when a run starts), naming the variable and a valid
+example, before any request reaches the API."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from dagster import materialize
+
+from jelou_assets.ingestion.raw_conversations import raw_conversations
+from jelou_assets.settings import PROJECT_ROOT
+from jelou_assets.warehouse.resource import WarehouseResource
+from jelou_assets_tests.conftest import jelou_for
+
+
+def load_definitions(**env: str) -> subprocess.CompletedProcess:
+    code = "import jelou_assets.definitions"
+    return subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    "variable, value, example",
+    [
+        ("JELOU_TIMEZONE", "Mars/Olympus", "America/Guayaquil"),
+        ("JELOU_RESPONSE_TIMEZONE", "UTC+5", "UTC"),
+        ("JELOU_BASE_URL", "api.jelou.ai", "https://api.jelou.ai"),
+        ("JELOU_AUTH_SCHEME", "bearer", "basic"),
+        ("JELOU_PARTITIONS_START", "01/03/2025", "2024-01-01"),
+        ("JELOU_PARTITIONS_START", "2999-01-01", "2024-01-01"),
+        ("JELOU_PAGE_SIZE", "0", "50"),
+        ("JELOU_PAGE_SIZE", "5000", "50"),
+        ("JELOU_MAX_PAGES_IN_FLIGHT", "many", "4"),
+        ("JELOU_REQUESTS_PER_SECOND", "-1", "5"),
+        ("JELOU_MAX_REWALKS", "-1", "3"),
+        ("JELOU_WAREHOUSE_URL", "sqlite:///x.db", "duckdb:///data/warehouse.duckdb"),
+        ("JELOU_WAREHOUSE_URL", "not a url", "postgresql+psycopg://"),
+        ("JELOU_AUTOMATION", "yes", "running"),
+        ("JELOU_DAILY_SCHEDULE_HOUR", "25", "2"),
+    ],
+)
+def test_bad_setting_fails_at_load_naming_the_variable_and_an_example(variable, value, example):
+    completed = load_definitions(**{variable: value})
+    assert completed.returncode != 0
+    last_line = completed.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("jelou_assets.settings.SettingsError"), last_line
+    assert variable in last_line and example in last_line
+
+
+def test_warehouse_password_is_not_echoed_in_the_error():
+    completed = load_definitions(JELOU_WAREHOUSE_URL="mysql://user:hunter2@db/warehouse")
+    assert completed.returncode != 0 and "hunter2" not in completed.stderr
+
+
+def test_unreachable_warehouse_fails_the_run_before_any_request(emulator):
+    unreachable = WarehouseResource(url="postgresql+psycopg://nobody@127.0.0.1:1/warehouse", lock_timeout_s=1)
+    result = materialize([raw_conversations], partition_key="2025-03-01", raise_on_error=False,
+                         resources={"jelou": jelou_for(emulator), "warehouse": unreachable})
+    assert not result.success
+    assert emulator.requests == []
+    failure = next(e for e in result.all_events if e.is_failure)
+    assert "JELOU_WAREHOUSE_URL" in str(failure.event_specific_data.error.to_string())
