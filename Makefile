@@ -7,7 +7,7 @@ DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export DAGSTER_HOME
 EMULATOR_PORT ?= 8765
 
-.PHONY: install test demo dev emulator dbt-manifest clean
+.PHONY: install test demo dev emulator dbt-manifest clean bench
 
 install: $(STAMP)
 
@@ -40,6 +40,12 @@ dev: install
 	JELOU_BASE_URL=$${JELOU_BASE_URL:-http://127.0.0.1:$(EMULATOR_PORT)} \
 	JELOU_CLIENT_ID=$${JELOU_CLIENT_ID:-demo} JELOU_CLIENT_SECRET=$${JELOU_CLIENT_SECRET:-demo-secret} \
 	$(VENV)/bin/dagster dev -w workspace.yaml
+
+# Benchmarks (docs/BENCHMARKS.md): all four, side by side on this machine; rewrites the generated tables.
+# Needs the `bench` extra (dlt, psutil, profilers) and PostgreSQL at BENCH_POSTGRES_URL; ~25 minutes.
+bench: install
+	$(VENV)/bin/uv pip install -q --python $(PY) -e ".[test,bench]" || $(PY) -m pip install -q -e ".[test,bench]"
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data/*.duckdb* dbt_project/target $(DAGSTER_HOME)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import guess_json_utf
 
 from jelou_assets.client.errors import (
     JelouAuthError,
@@ -50,11 +54,16 @@ class RequestStats:
 
 @dataclass(frozen=True)
 class WindowResult:
-    """Everything the assets need from one consistent window: the records plus numbers for checks and the UI."""
+    """Everything the assets need from one consistent window: the records plus numbers for checks and the UI.
+
+    `payloads` holds each record's JSON text exactly as the API sent it (what `raw_conversations` stores)
+    and `ids` their `_id`s; `records` parses the texts on first use.
+    """
 
     start: datetime
     end: datetime
-    records: list[dict[str, Any]]
+    ids: list[str]
+    payloads: list[str]
     api_total: int
     pages: int
     walks: int
@@ -62,6 +71,10 @@ class WindowResult:
     retries: int
     throttled: int
     seconds: float
+
+    @cached_property
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(text) for text in self.payloads]
 
 
 def authorization_header(client_id: str, client_secret: str, scheme: str) -> str:
@@ -116,6 +129,13 @@ class JelouClient:
         )
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        # The environment's proxies and CA bundle, read once instead of on every request (with ~/.netrc
+        # look-ups, a measurable share of a fast walk). netrc is not consulted: it would replace our
+        # Authorization header.
+        settings = self.session.merge_environment_settings(self.url, {}, None, None, None)
+        self.session.proxies.update(settings["proxies"])
+        self.session.verify = settings["verify"]
+        self.session.trust_env = False
         self.session.headers.update(
             {
                 "Authorization": authorization_header(client_id, client_secret, auth_scheme),
@@ -144,7 +164,8 @@ class JelouClient:
         return WindowResult(
             start=start,
             end=end,
-            records=walk.records,
+            ids=walk.ids,
+            payloads=walk.payloads,
             api_total=walk.api_total,
             pages=walk.pages,
             walks=walk.walks,
@@ -210,15 +231,18 @@ class JelouClient:
 
     def _decode(self, number: int, response: requests.Response) -> Page:
         try:
-            payload = response.json()
+            # As `response.json()` decodes: the declared charset, else the JSON encoding the bytes show.
+            encoding = response.encoding or guess_json_utf(response.content) or "utf-8"
+            text = response.text if response.encoding else response.content.decode(encoding)
+            payload, results, payloads = split_page(text)
         except ValueError:
             raise JelouBadPayloadError(
                 f"page {number}: 200 response is not valid JSON ({len(response.content)} bytes, starts {response.text[:60]!r})"
             ) from None
-        if not isinstance(payload, dict):
+        if payload is None:
             raise JelouBadPayloadError(f"page {number}: 200 response is JSON but not an object")
-        results, pagination = payload.get("results"), payload.get("pagination")
-        if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+        pagination = payload.get("pagination")
+        if results is None or not all(isinstance(r, dict) for r in results):
             raise JelouBadPayloadError(f"page {number}: 200 response has no `results` list of objects")
         if not isinstance(pagination, dict):
             raise JelouBadPayloadError(f"page {number}: 200 response has no `pagination` object")
@@ -231,7 +255,90 @@ class JelouClient:
             raise JelouBadPayloadError(
                 f"page {number}: `pagination` lacks integer total/totalPages: {str(pagination)[:200]}"
             ) from None
-        return Page(number=number, records=results, total=total, total_pages=total_pages, limit=limit, offset=offset)
+        return Page(
+            number=number, ids=[r.get("_id") for r in results], payloads=payloads, total=total,
+            total_pages=total_pages, limit=limit, offset=offset,
+        )
+
+
+_DECODER = json.JSONDecoder()
+_SCAN = _DECODER.scan_once  # the json module's own (C) value scanner
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def split_page(text: str) -> tuple[dict[str, Any] | None, list[Any] | None, list[str]]:
+    """Parse a page like `json.loads`, also keeping the exact text of each element of `results`.
+
+    Returns (the top-level object without `results`, or None when the document is not an object;
+    `results` parsed, or None when it is missing or not an array; each element's JSON text as received).
+    Every value is parsed by the json module's own scanner; this walks only the top-level object and the
+    `results` array to note where each element starts and ends. Invalid JSON raises ValueError.
+    """
+    skip = _WHITESPACE.match
+    index = skip(text, 0).end()
+    if not text.startswith("{", index):
+        _DECODER.decode(text)  # raises ValueError for invalid JSON
+        return None, None, []
+    obj: dict[str, Any] = {}
+    results: list[Any] | None = None
+    payloads: list[str] = []
+    index = skip(text, index + 1).end()
+    if text.startswith("}", index):
+        index += 1
+    else:
+        while True:
+            if not text.startswith('"', index):
+                raise ValueError(f"expected a key at {index}")
+            key, index = json.decoder.scanstring(text, index + 1)
+            index = skip(text, index).end()
+            if not text.startswith(":", index):
+                raise ValueError(f"expected ':' at {index}")
+            index = skip(text, index + 1).end()
+            if key == "results" and text.startswith("[", index):
+                results, payloads, index = _scan_array(text, index)
+            else:
+                value, index = _scan_value(text, index)
+                obj[key] = value
+                if key == "results":  # a later non-array `results` wins, as in json.loads
+                    results, payloads = None, []
+            index = skip(text, index).end()
+            if text.startswith(",", index):
+                index = skip(text, index + 1).end()
+                continue
+            if text.startswith("}", index):
+                index += 1
+                break
+            raise ValueError(f"expected ',' or '}}' at {index}")
+    if skip(text, index).end() != len(text):
+        raise ValueError(f"extra data at {index}")
+    return obj, results, payloads
+
+
+def _scan_value(text: str, index: int) -> tuple[Any, int]:
+    try:
+        return _SCAN(text, index)
+    except StopIteration:
+        raise ValueError(f"expected a value at {index}") from None
+
+
+def _scan_array(text: str, index: int) -> tuple[list[Any], list[str], int]:
+    skip = _WHITESPACE.match
+    values: list[Any] = []
+    texts: list[str] = []
+    index = skip(text, index + 1).end()
+    if text.startswith("]", index):
+        return values, texts, index + 1
+    while True:
+        value, end = _scan_value(text, index)
+        values.append(value)
+        texts.append(text[index:end])
+        index = skip(text, end).end()
+        if text.startswith(",", index):
+            index = skip(text, index + 1).end()
+            continue
+        if text.startswith("]", index):
+            return values, texts, index + 1
+        raise ValueError(f"expected ',' or ']' at {index}")
 
 
 def _first_line(error: BaseException) -> str:

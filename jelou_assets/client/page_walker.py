@@ -20,10 +20,15 @@ from jelou_assets.client.errors import JelouPaginationError
 
 @dataclass(frozen=True)
 class Page:
-    """One decoded page: its records and the pagination object as the API reported it."""
+    """One decoded page: each record's `_id` and JSON text as received, and the pagination as reported.
+
+    The records' parsed objects are not kept: a day of 50,000 conversations as Python dicts costs several
+    times the memory of their text, and the text is what the warehouse stores.
+    """
 
     number: int
-    records: list[dict[str, Any]]
+    ids: list[Any]
+    payloads: list[str]
     total: int
     total_pages: int
     limit: int
@@ -32,9 +37,10 @@ class Page:
 
 @dataclass
 class Walk:
-    """A consistent window: records in API order, one per conversation id."""
+    """A consistent window: ids and payload texts in API order, one per conversation id."""
 
-    records: list[dict[str, Any]]
+    ids: list[str]
+    payloads: list[str]
     api_total: int
     pages: int
     walks: int
@@ -53,9 +59,9 @@ def _inconsistency(pages: list[Page]) -> str | None:
         if page.offset is not None and page.offset != (page.number - 1) * first.limit:
             return f"page {page.number} has offset {page.offset}, expected {(page.number - 1) * first.limit}"
         expected_len = min(first.limit, first.total - (page.number - 1) * first.limit)
-        if len(page.records) != expected_len:
-            return f"page {page.number} has {len(page.records)} records, expected {expected_len}"
-    ids = [record.get("_id") for page in pages for record in page.records]
+        if len(page.ids) != expected_len:
+            return f"page {page.number} has {len(page.ids)} records, expected {expected_len}"
+    ids = [i for page in pages for i in page.ids]
     if any(not isinstance(i, str) or not i for i in ids):
         return "a record has no `_id`"
     distinct = len(set(ids))
@@ -80,8 +86,9 @@ def walk_pages(
             pages = [first, *rest]
             problem = _inconsistency(pages)
             if problem is None:
-                records = [record for page in pages for record in page.records]
-                return Walk(records, first.total, len(pages), walk_number, problems)
+                ids = [i for page in pages for i in page.ids]
+                payloads = [text for page in pages for text in page.payloads]
+                return Walk(ids, payloads, first.total, len(pages), walk_number, problems)
             problems.append(problem)
             if log is not None:
                 log.warning("window walk %d inconsistent (%s); walking it again", walk_number, problem)

@@ -60,13 +60,18 @@ class CleaningSummary:
         return sum(self.flags.values())
 
 
-def _text(record: dict[str, Any], *path: str) -> str | None:
-    """`record[path...]` as text; None when any level is missing or not an object, or the leaf is empty."""
-    value: Any = record
-    for key in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
+def _texts(records: list[dict[str, Any]], key: str, inner: str | None = None) -> list[str | None]:
+    """`record[key]` (or `record[key][inner]`) of every record as text: None when a level is missing or not an
+    object, or the leaf is empty, an object or a list; whole floats lose their `.0`. Plain strings (the
+    common case) are handled inline."""
+    if inner is None:
+        values = [record.get(key) for record in records]
+    else:
+        values = [value.get(inner) if isinstance(value, dict) else None for value in (record.get(key) for record in records)]
+    return [(value.strip() or None) if type(value) is str else _leaf_text(value) for value in values]
+
+
+def _leaf_text(value: Any) -> str | None:
     if value is None or isinstance(value, (dict, list)):
         return None
     if isinstance(value, float) and value.is_integer():
@@ -87,9 +92,9 @@ def _utc(values: pd.Series, timezone: str) -> pd.Series:
 
 def _milliseconds(values: list[Any]) -> tuple[pd.Series, pd.Series]:
     """Numbers (numeric strings included) as float; and which non-empty values were not numbers."""
-    raw = pd.Series(values, dtype=object)
-    numeric = pd.to_numeric(raw.where(raw.map(lambda v: not isinstance(v, bool)), None), errors="coerce")
-    present = raw.map(lambda v: v is not None and v != "")
+    numbers = pd.Series([None if isinstance(v, bool) else v for v in values], dtype=object)
+    numeric = pd.to_numeric(numbers, errors="coerce")
+    present = pd.Series([v is not None and v != "" for v in values], dtype=bool)
     return numeric.astype("float64"), present & numeric.isna()
 
 
@@ -99,13 +104,13 @@ def clean_conversations(raw: pd.DataFrame, response_timezone: str) -> tuple[pd.D
     deduped = raw.sort_values("fetched_at", kind="stable").drop_duplicates("conversation_id", keep="last")
     summary.duplicates_collapsed = len(raw) - len(deduped)
     deduped = deduped.reset_index(drop=True)
-    records = [_as_object(payload) for payload in deduped["payload"]]
+    records = [_as_object(payload) for payload in deduped["payload"].tolist()]
 
-    started_at = _utc(pd.Series([_text(r, "startAt") for r in records], dtype=object), response_timezone)
-    ended_at = _utc(pd.Series([_text(r, "endAt") for r in records], dtype=object), response_timezone)
+    started_at = _utc(pd.Series(_texts(records, "startAt"), dtype=object), response_timezone)
+    ended_at = _utc(pd.Series(_texts(records, "endAt"), dtype=object), response_timezone)
     reply, reply_not_number = _milliseconds([r.get("timeRepliedOperator") for r in records])
     duration, duration_not_number = _milliseconds([r.get("conversationDuration") for r in records])
-    state = pd.Series([(_text(r, "state") or "").lower() or None for r in records], dtype=object)
+    state = pd.Series([text.lower() if text else None for text in _texts(records, "state")], dtype=object)
 
     is_active = state.eq("active")
     first_reply_ms = reply.where(reply > 0).round().astype("Int64")
@@ -133,13 +138,13 @@ def clean_conversations(raw: pd.DataFrame, response_timezone: str) -> tuple[pd.D
             "started_at": started_at,
             "ended_at": ended_at,
             "state": state,
-            "ended_reason": [_text(r, "endedReason") for r in records],
-            "origin": [_text(r, "origin") for r in records],
-            "operator_name": [_text(r, "operator", "names") for r in records],
-            "team_name": [_text(r, "assignationMethod", "teamName") for r in records],
-            "bot_name": [_text(r, "bot", "name") for r in records],
-            "company_id": [_text(r, "company", "id") for r in records],
-            "user_id": [_text(r, "user", "id") for r in records],
+            "ended_reason": _texts(records, "endedReason"),
+            "origin": _texts(records, "origin"),
+            "operator_name": _texts(records, "operator", "names"),
+            "team_name": _texts(records, "assignationMethod", "teamName"),
+            "bot_name": _texts(records, "bot", "name"),
+            "company_id": _texts(records, "company", "id"),
+            "user_id": _texts(records, "user", "id"),
             "first_reply_ms": first_reply_ms,
             "duration_ms": duration_ms,
             "sanity_flag": flags,
