@@ -3,6 +3,7 @@ in the UI), the other settings validated at load so a bad value fails before any
 
 from __future__ import annotations
 
+import logging
 import os
 
 from dagster import EnvVar
@@ -13,7 +14,18 @@ from jelou_assets.client import JelouResource
 from jelou_assets.warehouse.resource import WarehouseResource, normalize_url
 
 
+CREDENTIALS = {"JELOU_CLIENT_ID": "your-jelou-client-id", "JELOU_CLIENT_SECRET": "your-jelou-client-secret"}
+
+
 def jelou_resource() -> JelouResource:
+    # Not an error at load: the UI must open without secrets. Runs fail at start, before any request,
+    # with Dagster's own message naming the variable; this says so early, with an example.
+    for name, example in CREDENTIALS.items():
+        if not os.environ.get(name):
+            logging.getLogger("jelou_assets").warning(
+                "%s is not set: every run will fail at start, before any request, until it is "
+                "(e.g. export %s=%s).", name, name, example,
+            )
     return JelouResource(
         base_url=settings.base_url(),
         client_id=EnvVar("JELOU_CLIENT_ID"),

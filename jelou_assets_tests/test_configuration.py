@@ -6,14 +6,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from dagster import materialize
 
 from jelou_assets.ingestion.raw_conversations import raw_conversations
+from jelou_assets.resources import CREDENTIALS
 from jelou_assets.settings import PROJECT_ROOT
 from jelou_assets.warehouse.resource import WarehouseResource
 from jelou_assets_tests.conftest import jelou_for
+
+pytestmark = pytest.mark.reliability
 
 
 def load_definitions(**env: str) -> subprocess.CompletedProcess:
@@ -63,3 +67,28 @@ def test_unreachable_warehouse_fails_the_run_before_any_request(emulator):
     assert emulator.requests == []
     failure = next(e for e in result.all_events if e.is_failure)
     assert "JELOU_WAREHOUSE_URL" in str(failure.event_specific_data.error.to_string())
+
+
+def without_credentials() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in CREDENTIALS}
+
+
+def test_missing_credentials_are_named_with_an_example_at_load():
+    completed = subprocess.run([sys.executable, "-c", "import jelou_assets.definitions"], cwd=PROJECT_ROOT,
+                               env=without_credentials(), capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    for name, example in CREDENTIALS.items():
+        assert f"{name} is not set" in completed.stderr and f"{name}={example}" in completed.stderr
+
+
+@pytest.mark.slow
+def test_run_without_credentials_fails_at_start_naming_them_before_any_request(emulator, tmp_path):
+    env = {**without_credentials(), "DAGSTER_HOME": str(tmp_path), "JELOU_BASE_URL": emulator.url,
+           "JELOU_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'warehouse.duckdb'}"}
+    command = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "jelou_assets.definitions",
+               "--select", "raw_conversations", "--partition", "2025-03-01"]
+    completed = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert completed.returncode != 0
+    assert 'environment variable "JELOU_CLIENT_ID" which is not set' in completed.stderr
+    assert 'environment variable "JELOU_CLIENT_SECRET" which is not set' in completed.stderr
+    assert emulator.requests == []
