@@ -86,6 +86,7 @@ def compose(*args: str, env_file: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.reliability
 @pytest.mark.skipif(COMPOSE_BINARY is None, reason="docker-compose is not installed (.ci/run installs Debian's docker-compose 1.29)")
 def test_compose_file_validates(tmp_path):
     env_file = throwaway_env_file(tmp_path)
@@ -154,6 +155,7 @@ def test_compose_and_native_test_run_the_same_commands():
     assert re.search(r"^USER (?!root)\w+", dockerfile, flags=re.M), "the image must not run as root"
 
 
+@pytest.mark.reliability
 def test_env_example_lists_every_variable_and_commits_no_secret():
     example = env_example()
     compose_text = commands.COMPOSE_FILE.read_text()
