@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import collections
 import http.client
+import math
 import selectors
 import signal
 import subprocess
@@ -497,6 +498,58 @@ def test_planned_payload_without_a_key(emu, fault, missing):
     emu.config.fault_plan = {1: fault}
     data = post(emu).json()
     assert missing not in data and data["status"] == "success"
+
+
+def test_planned_duplicate_id_repeats_another_pages_record_keeping_the_total(emu):
+    truth = [r["_id"] for r in emu.dataset.conversations_between(*day_bounds())]
+    emu.config.fault_plan = {1: "duplicate_id"}
+    data = post(emu, limit=10, page=1).json()
+    ids = [r["_id"] for r in data["results"]]
+    assert ids == truth[:9] + [truth[10]]  # the next page's first record in the last slot
+    assert data["pagination"]["total"] == PER_DAY
+
+
+def test_planned_short_page_leaves_out_its_last_record(emu):
+    truth = [r["_id"] for r in emu.dataset.conversations_between(*day_bounds())]
+    emu.config.fault_plan = {1: "short_page"}
+    data = post(emu, limit=10, page=2).json()
+    assert [r["_id"] for r in data["results"]] == truth[10:19]
+    assert data["pagination"]["total"] == PER_DAY and data["pagination"]["totalPages"] == 4
+
+
+@pytest.mark.parametrize("limit,reported", [(10, 3), (50, 2)])  # 4 pages reported as 3; 1 page as 2
+def test_planned_bad_total_pages_contradicts_the_total(emu, limit, reported):
+    emu.config.fault_plan = {1: "bad_total_pages"}
+    data = post(emu, limit=limit).json()
+    assert data["pagination"]["total"] == PER_DAY and data["pagination"]["totalPages"] == reported
+    assert post(emu, limit=limit).json()["pagination"]["totalPages"] == math.ceil(PER_DAY / limit)
+
+
+def test_type_drift_serves_what_the_ground_truth_says():
+    with JelouEmulator(per_day=200, now=NOW, type_drift=True) as emu:
+        truth = emu.dataset.conversations_between(*day_bounds())
+        walked, _ = walk(emu, day_body(), 50)
+    assert walked == truth
+    replies = [r["timeRepliedOperator"] for r in truth]
+    assert None in replies and "n/a" in replies
+    assert any(isinstance(v, str) and v.isdigit() for v in replies)
+    assert "transferred" in {r["state"] for r in truth}
+
+
+def test_type_drift_keeps_ids_and_changes_only_some_records():
+    plain = SyntheticDataset(per_day=200, now=NOW).conversations_between(*day_bounds())
+    drifted = SyntheticDataset(per_day=200, now=NOW, type_drift=True).conversations_between(*day_bounds())
+    assert [r["_id"] for r in plain] == [r["_id"] for r in drifted]
+    changed = sum(a != b for a, b in zip(plain, drifted))
+    assert 0.25 * len(plain) < changed < 0.55 * len(plain)  # four drift kinds of ten
+
+
+def test_switching_type_drift_on_a_running_server_changes_the_ground_truth(emu):
+    before = emu.dataset.conversations_between(*day_bounds())
+    emu.config.type_drift = True
+    after = emu.dataset.conversations_between(*day_bounds())
+    assert before != after
+    assert post(emu, limit=50).json()["results"] == after
 
 
 def test_payload_faults_do_not_hide_auth_errors(emu):

@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fault-plan", type=_fault_plan, default={}, help='e.g. "3=500,5=reset"')
     p.add_argument("--max-limit", type=int, default=d.max_limit)
     p.add_argument("--drift", type=int, default=0, help="conversations arriving during page walks")
+    p.add_argument("--type-drift", action="store_true",
+                   help="some records carry timeRepliedOperator null, a numeric string or junk, or an unknown state")
     return p
 
 
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit_rps=args.rate_limit,
         retry_after=None if args.retry_after == "none" else args.retry_after,
         latency_ms=args.latency_ms, error_rate=args.error_rate, fault_plan=args.fault_plan,
-        drift=args.drift,
+        drift=args.drift, type_drift=args.type_drift,
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -21,6 +21,7 @@ import math
 import random
 import threading
 import time as _time
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -83,6 +84,12 @@ _HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 4, 8, 14, 18, 19, 18, 15, 15, 17, 17, 15, 12,
 
 NO_REPLY_SHARE = 0.03
 LONG_RUNNING_SHARE = 0.10
+# Type drift (`type_drift=True`): the record's id picks its drift, so the subset is the same in
+# every process. Kinds 0-3 each hit about a tenth of the records; the rest are served as usual.
+DRIFT_REPLY_NULL, DRIFT_REPLY_NUMERIC_STRING, DRIFT_REPLY_JUNK, DRIFT_UNKNOWN_STATE = range(4)
+DRIFT_KINDS = 10
+DRIFT_JUNK_REPLY = "n/a"
+DRIFT_STATE = "transferred"
 
 
 @dataclass(slots=True)
@@ -102,6 +109,7 @@ class _Conversation:
     origin: str
     start_text: str
     end_text: str
+    drift: int = -1  # a DRIFT_* kind, or -1 for the documented types
     # variant ("closed" | "active" | "waiting") -> served JSON text
     _json: dict[str, str] = field(default_factory=dict)
 
@@ -122,6 +130,16 @@ class _Conversation:
 
     def _record(self, variant: str) -> dict:
         closed = variant == "closed"
+        reply: int | str | None = 0 if variant == "waiting" else self.reply_ms
+        state = self.state if closed else "active"
+        if self.drift == DRIFT_REPLY_NULL:
+            reply = None
+        elif self.drift == DRIFT_REPLY_NUMERIC_STRING:
+            reply = str(reply)
+        elif self.drift == DRIFT_REPLY_JUNK:
+            reply = DRIFT_JUNK_REPLY
+        elif self.drift == DRIFT_UNKNOWN_STATE and closed:
+            state = DRIFT_STATE
         # Key order follows the API documentation's example.
         return {
             "_id": self.id,
@@ -130,12 +148,12 @@ class _Conversation:
             "bot": {"name": self.bot},
             "company": {"id": self.company_id},
             "assignationMethod": {"teamName": self.team},
-            "state": self.state if closed else "active",
+            "state": state,
             "endedReason": self.ended_reason if closed else "",
             "startAt": self.start_text,
             "endAt": self.end_text if closed else "",
             "origin": self.origin,
-            "timeRepliedOperator": 0 if variant == "waiting" else self.reply_ms,
+            "timeRepliedOperator": reply,
             "conversationDuration": self.duration_ms if closed else 0,
         }
 
@@ -191,6 +209,7 @@ class SyntheticDataset:
         response_timezone: str = "UTC",
         now: datetime | None = None,
         edge_conversations: bool = True,
+        type_drift: bool = False,
     ) -> None:
         if per_day < 0:
             raise ValueError("per_day must be >= 0")
@@ -199,6 +218,7 @@ class SyntheticDataset:
         self.timezone = timezone
         self.response_timezone = response_timezone
         self.edge_conversations = edge_conversations
+        self.type_drift = type_drift
         self._tz = ZoneInfo(timezone)
         self._response_tz = ZoneInfo(response_timezone)
         self.now = now
@@ -361,11 +381,12 @@ class SyntheticDataset:
             ended_reason = state
 
         end = start + duration_ms // 1000  # the API's endAt matches start + duration to the second
+        drift = zlib.crc32(oid.encode()) % DRIFT_KINDS if self.type_drift else -1
         return _Conversation(
             id=oid, start=start, end=end, reply_ms=reply_ms, duration_ms=duration_ms,
             state=state, ended_reason=ended_reason, operator=operator, user_id=user_id,
             bot=bot, company_id=company_id, team=team.name, origin=origin,
-            start_text=self._render(start), end_text=self._render(end),
+            start_text=self._render(start), end_text=self._render(end), drift=drift,
         )
 
     def _render(self, epoch: int) -> str:

@@ -61,7 +61,12 @@ _SUCCESS_HEAD = '{"message":["Retrieving conversations succeeded"],"status":"suc
 _EARLY_FAULTS = frozenset({"401", "422", "500", "502", "503", "429", "429-no-retry-after", "reset"})
 # Faults that corrupt what would have been a 200.
 _PAYLOAD_FAULTS = frozenset({"truncated", "incomplete", "malformed", "no_results", "no_pagination"})
-FAULTS = _EARLY_FAULTS | _PAYLOAD_FAULTS | {"timeout"}
+# Well-formed 200s whose page does not fit the rest of the walk (the data itself is unchanged):
+# "duplicate_id" replaces the page's last record by one of another page (same total);
+# "short_page" leaves out the page's last record; "bad_total_pages" reports one page too few
+# (one too many for a single-page window), so a client trusting totalPages would miss records.
+_PAGE_FAULTS = frozenset({"duplicate_id", "short_page", "bad_total_pages"})
+FAULTS = _EARLY_FAULTS | _PAYLOAD_FAULTS | _PAGE_FAULTS | {"timeout"}
 
 _RETRY_AFTER_MODES = ("seconds", "http-date", None)
 _POSITIVE_INT = re.compile(r"^[0-9]+$")
@@ -82,6 +87,9 @@ class EmulatorConfig:
     response_timezone: str = "UTC"
     now: datetime | None = None  # the emulator's clock; None = real time
     edge_conversations: bool = True
+    # a deterministic tenth of records each: timeRepliedOperator null, a numeric string or "n/a";
+    # a closed state "transferred" (not in the doc's list); see SyntheticDataset
+    type_drift: bool = False
     # protocol
     max_limit: int = 50
     max_window_days: int | None = 366  # wider windows get a 422 (the doc asks for bounded ones)
@@ -289,13 +297,13 @@ class JelouEmulator:
 
     def _sync_dataset(self) -> SyntheticDataset:
         cfg = self.config
-        key = (cfg.seed, cfg.per_day, cfg.timezone, cfg.response_timezone, cfg.edge_conversations)
+        key = (cfg.seed, cfg.per_day, cfg.timezone, cfg.response_timezone, cfg.edge_conversations, cfg.type_drift)
         with self._dataset_lock:
             if key != self._dataset_key or self._dataset is None:
                 self._dataset = SyntheticDataset(
                     seed=cfg.seed, per_day=cfg.per_day, timezone=cfg.timezone,
                     response_timezone=cfg.response_timezone, now=cfg.now,
-                    edge_conversations=cfg.edge_conversations,
+                    edge_conversations=cfg.edge_conversations, type_drift=cfg.type_drift,
                 )
                 self._dataset_key = key
                 self._applied_now = cfg.now
@@ -352,19 +360,21 @@ class JelouEmulator:
                 print(f"jelou emulator: unknown fault {fault!r}", file=sys.stderr)
                 reply = _json_reply(500, BODY_500)
             else:
-                reply = self._normal_reply(parsed, headers, cfg)
+                reply = self._normal_reply(parsed, headers, cfg, fault if fault in _PAGE_FAULTS else None)
                 if fault in _PAYLOAD_FAULTS:
                     if reply.status == 200:
                         reply = self._corrupt(reply, fault)
                     else:
                         fault = None  # nothing to corrupt: the planned fault did not apply
+                elif fault in _PAGE_FAULTS and reply.status != 200:
+                    fault = None
         except Exception:  # a bug here must look like the API's 500, not a hung socket
             traceback.print_exc()
             reply = _json_reply(500, BODY_500)
         self._finish(entry, reply, fault)
         return reply
 
-    def _normal_reply(self, parsed: dict, headers: Any, cfg: EmulatorConfig) -> _Reply:
+    def _normal_reply(self, parsed: dict, headers: Any, cfg: EmulatorConfig, page_fault: str | None = None) -> _Reply:
         if parsed["split"].path != ENDPOINT:
             return _json_reply(404, {"message": "Not Found"})
         if parsed["method"] != "POST":
@@ -384,7 +394,7 @@ class JelouEmulator:
             start, end, limit, page = self._validate(parsed, cfg)
         except _ValidationError:
             return _json_reply(422, BODY_422)
-        return self._page(start, end, limit, page, cfg)
+        return self._page(start, end, limit, page, cfg, page_fault)
 
     @staticmethod
     def _authenticated(header: str | None, cfg: EmulatorConfig) -> bool:
@@ -416,7 +426,9 @@ class JelouEmulator:
         page = _parse_int(parsed["query"], "page", 1, 1, None)
         return start, end, limit, page
 
-    def _page(self, start: datetime, end: datetime, limit: int, page: int, cfg: EmulatorConfig) -> _Reply:
+    def _page(
+        self, start: datetime, end: datetime, limit: int, page: int, cfg: EmulatorConfig, fault: str | None = None
+    ) -> _Reply:
         dataset = self._sync_dataset()
         with self._drift_lock:
             nth_ok = self._ok_answers
@@ -431,15 +443,25 @@ class JelouEmulator:
         total = window.total
         offset = (page - 1) * limit
         total_pages = math.ceil(total / limit)
+        records = window.page_json(offset, limit)
+        if fault == "duplicate_id" and records:
+            # Another page's record: the next page's first, else the first page's first.
+            other = window.page_json(offset + limit, 1) if offset + limit < total else window.page_json(0, 1)
+            records[-1] = other[0]
+        elif fault == "short_page" and records:
+            records.pop()
+        reported_pages = total_pages
+        if fault == "bad_total_pages":
+            reported_pages = total_pages - 1 if total_pages > 1 else total_pages + 1
         pagination: dict[str, int] = {"limit": limit}
         if not cfg.omit_pagination_page:
             pagination["page"] = page
         pagination["total"] = total
         if not cfg.omit_offset:
             pagination["offset"] = offset
-        pagination["totalPages"] = total_pages
+        pagination["totalPages"] = reported_pages
         text = "".join((
-            _SUCCESS_HEAD, ",".join(window.page_json(offset, limit)),
+            _SUCCESS_HEAD, ",".join(records),
             '],"pagination":', json.dumps(pagination),
             ',"links":', _links_json(limit, total_pages), "}",
         ))
