@@ -14,7 +14,6 @@ from functools import cached_property
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.utils import guess_json_utf
 
 from jelou_assets.client.errors import (
@@ -27,7 +26,7 @@ from jelou_assets.client.errors import (
 )
 from jelou_assets.client.page_walker import Page, walk_pages
 from jelou_assets.client.rate_limiter import RateLimiter
-from jelou_assets.client.retry import budgeted_retry
+from jelou_assets.client.retry import PageBudgetAdapter, budgeted_retry
 
 ENDPOINT = "/v1/metrics/conversations/attended/external"
 
@@ -122,7 +121,7 @@ class JelouClient:
         self.limiter = RateLimiter(requests_per_second)
         self.stats = RequestStats()
         self.session = requests.Session()
-        adapter = HTTPAdapter(
+        self._adapter = adapter = PageBudgetAdapter(
             pool_connections=1,
             pool_maxsize=max_pages_in_flight,
             max_retries=budgeted_retry(max_attempts, self.limiter, backoff_s, max_retry_wait_s),
@@ -177,37 +176,51 @@ class JelouClient:
 
     def _fetch_page(self, body: dict[str, Any], number: int) -> Page:
         # urllib3 retries statuses and transport errors; a 200 whose body is cut short or not JSON
-        # arrives after urllib3 is done, so that case is retried here, from the same budget.
-        attempt = 1
-        while True:
-            try:
-                return self._decode(number, self._post(body, number))
-            except JelouBadPayloadError as error:
-                if attempt == self.max_attempts:
-                    raise
-                attempt += 1
-                self.stats.add(0, 1, 0)
-                self.log.warning("%s; asking again (attempt %d of %d)", error, attempt, self.max_attempts)
-                self.limiter.acquire()
+        # arrives after urllib3 is done, so that case is retried here. Both spend one budget of
+        # `max_attempts` per page: urllib3 is only allowed the attempts the page has left.
+        left = self.max_attempts
+        try:
+            while True:
+                self._adapter.attempts_left(left)
+                try:
+                    response, used = self._post(body, number)
+                    left -= used
+                    return self._decode(number, response)
+                except JelouBadPayloadError as error:
+                    left -= getattr(error, "attempts", 0)  # a body cut short: _post did not return its count
+                    if left <= 0:
+                        raise
+                    self.stats.add(0, 1, 0)
+                    self.log.warning("%s; asking again (%d of %d attempts left)", error, left, self.max_attempts)
+                    self.limiter.acquire()
+        finally:
+            self._adapter.attempts_left(None)
 
-    def _post(self, body: dict[str, Any], number: int) -> requests.Response:
+    def _post(self, body: dict[str, Any], number: int) -> tuple[requests.Response, int]:
+        """The answer to one request (urllib3's retries included) and how many attempts it took."""
         self.limiter.acquire()
         params = {"limit": self.page_size, "page": number}
         try:
-            response = self.session.post(self.url, params=params, json=body, timeout=self.timeout)
-        except requests.exceptions.ChunkedEncodingError as error:
-            self.stats.add(1, 0, 0)
-            raise JelouBadPayloadError(f"page {number}: response body cut short ({_first_line(error)})") from None
+            # Streamed, so the body is read below, where the retries already spent are still known.
+            response = self.session.post(self.url, params=params, json=body, timeout=self.timeout, stream=True)
         except requests.exceptions.RequestException as error:
             raise JelouServerError(
                 f"page {number}: no usable answer from {self.url} (connection errors and timeouts are retried up "
                 f"to {self.max_attempts} attempts): {type(error).__name__}: {_first_line(error)}"
             ) from None
         history = response.raw.retries.history if response.raw is not None and response.raw.retries else ()
-        self.stats.add(1 + len(history), len(history), sum(1 for h in history if h.status == 429) + (response.status_code == 429))
+        attempts = 1 + len(history)
+        self.stats.add(attempts, len(history), sum(1 for h in history if h.status == 429) + (response.status_code == 429))
+        try:
+            response.content  # noqa: B018 - reads the whole body
+        except requests.exceptions.RequestException as error:  # cut short, or stalled past the read timeout
+            response.close()
+            cut = JelouBadPayloadError(f"page {number}: response body cut short ({_first_line(error)})")
+            cut.attempts = attempts
+            raise cut from None
         status = response.status_code
         if status == 200:
-            return response
+            return response, attempts
         if status == 401:
             raise JelouAuthError(
                 "the API answered 401 Authentication failed: check JELOU_CLIENT_ID and JELOU_CLIENT_SECRET, "

@@ -50,9 +50,9 @@ class Walk:
 def _inconsistency(pages: list[Page]) -> str | None:
     """Why these pages do not form one consistent snapshot, or None when they do."""
     first = pages[0]
-    expected_pages = math.ceil(first.total / first.limit) if first.limit else 0
-    if first.total_pages != expected_pages:
-        return f"totalPages={first.total_pages} but total={first.total} at limit={first.limit} needs {expected_pages}"
+    problem = _page_count_problem(first)
+    if problem is not None:
+        return problem
     for page in pages:
         if page.total != first.total:
             return f"total changed from {first.total} (page 1) to {page.total} (page {page.number})"
@@ -70,6 +70,15 @@ def _inconsistency(pages: list[Page]) -> str | None:
     return None
 
 
+def _page_count_problem(first: Page) -> str | None:
+    """Checked on page 1 alone, before the other pages are asked for: a bogus totalPages (say 10**6 for a
+    total of 10) would otherwise cost that many requests before the walk could be rejected."""
+    expected_pages = math.ceil(first.total / first.limit) if first.limit else 0
+    if first.total_pages != expected_pages:
+        return f"totalPages={first.total_pages} but total={first.total} at limit={first.limit} needs {expected_pages}"
+    return None
+
+
 def walk_pages(
     fetch_page: Callable[[int], Page],
     *,
@@ -82,9 +91,11 @@ def walk_pages(
     with ThreadPoolExecutor(max_workers=max(1, max_in_flight), thread_name_prefix="jelou-page") as pool:
         for walk_number in range(1, max_rewalks + 2):
             first = fetch_page(1)
-            rest = list(pool.map(fetch_page, range(2, first.total_pages + 1)))
-            pages = [first, *rest]
-            problem = _inconsistency(pages)
+            problem = _page_count_problem(first)
+            pages = [first]
+            if problem is None:
+                pages += pool.map(fetch_page, range(2, first.total_pages + 1))
+                problem = _inconsistency(pages)
             if problem is None:
                 ids = [i for page in pages for i in page.ids]
                 payloads = [text for page in pages for text in page.payloads]
