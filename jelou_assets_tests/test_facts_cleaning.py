@@ -132,3 +132,52 @@ def test_negative_reply_time_is_no_reply_and_flagged():
     facts, summary = clean({**EXAMPLE, "timeRepliedOperator": -30})
     assert pd.isna(facts.iloc[0]["first_reply_ms"])
     assert facts.iloc[0]["sanity_flag"] == "negative_reply" and summary.flags == {"negative_reply": 1}
+
+
+# Regressions found by the properties in test_reliability_properties.py.
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize(
+    "field, value",
+    [("timeRepliedOperator", float("inf")), ("conversationDuration", "1e400"), ("conversationDuration", 10**30),
+     ("timeRepliedOperator", 2**63), ("conversationDuration", -(2**70))],
+)
+def test_infinite_or_oversized_number_is_null_and_flagged_instead_of_failing_the_day(field: str, value: object) -> None:
+    facts, summary = clean({**EXAMPLE, field: value}, {**EXAMPLE, "_id": "healthy"})
+    column = {"timeRepliedOperator": "first_reply_ms", "conversationDuration": "duration_ms"}[field]
+    assert pd.isna(facts.iloc[0][column]) and "unparseable_number" in facts.iloc[0]["sanity_flag"]
+    assert facts.iloc[1][column] == EXAMPLE[field] and facts_to_arrow(facts).num_rows == 2
+
+
+@pytest.mark.reliability
+def test_sub_millisecond_reply_is_no_reply_never_a_zero_ms_reply() -> None:
+    facts, summary = clean({**EXAMPLE, "timeRepliedOperator": 0.4})
+    assert pd.isna(facts.iloc[0]["first_reply_ms"]) and summary.no_reply == 1
+
+
+@pytest.mark.reliability
+def test_boolean_where_text_is_expected_is_null_not_python_spelling() -> None:
+    row = one(state=True, operator={"names": False}, company={"id": True})
+    assert pd.isna(row["state"]) and pd.isna(row["operator_name"]) and pd.isna(row["company_id"])
+
+
+@pytest.mark.reliability
+def test_huge_whole_float_id_keeps_its_own_digits() -> None:
+    # int(1e300) would print 300 digits the API never sent.
+    assert one(company={"id": 1e300})["company_id"] == "1e+300"
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_json_nan_or_infinity_where_text_is_expected_is_null(value: float) -> None:
+    # Python's json reads NaN/Infinity; str() would then store "nan"/"inf", a spelling the API never sent.
+    assert pd.isna(one(endedReason=value, user={"id": value})["ended_reason"])
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize("timezone, start", [("Asia/Kolkata", "0001-01-01 00:00:00"), ("America/Guayaquil", "9999-12-31 23:59:59")])
+def test_timestamp_beyond_any_conversations_range_is_null_and_flagged(timezone: str, start: str) -> None:
+    # Read at the zone's offset these fall in year 0 or 10000, which no Python or warehouse reader can hold.
+    facts, summary = clean({**EXAMPLE, "startAt": start}, timezone=timezone)
+    assert pd.isna(facts.iloc[0]["started_at"]) and summary.flags["unparseable_start"] == 1

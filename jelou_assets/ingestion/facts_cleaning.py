@@ -3,13 +3,17 @@
 Rules for the API's real shapes: naive `startAt`/`endAt` are read in JELOU_RESPONSE_TIMEZONE and stored
 as UTC; an empty `endAt` (active conversation) is null; `company.id` may be int or str and is stored as
 text; a missing nested object is null; `timeRepliedOperator` 0, null, missing or non-numeric means the
-operator never replied (null), never a 0-second reply (a negative one is null and flagged); states are lower-cased and unknown ones kept.
+operator never replied (null), never a 0-second reply (a negative one is null and flagged; one that rounds to
+0 ms is null); states are lower-cased and unknown ones kept. A number that is infinite or beyond 2**53 ms is
+not a number (null, flagged `unparseable_number`). Booleans, NaN and infinities are never text (null).
+A timestamp outside 1677-09-22..2262-04-11 UTC is unreadable (null; `unparseable_start` for startAt).
 Rows whose numbers contradict each other are kept and flagged, never dropped.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +26,13 @@ KNOWN_STATES = frozenset({"active", "closed", "resolved", "expired"})
 # The API's own example: conversationDuration and endAt - startAt agree to the second.
 DURATION_TOLERANCE_S = 60
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+# Beyond 2**53 a float no longer holds every integer, so a larger count of milliseconds (285,000 years)
+# cannot be stored as the number the API sent; it is treated as not a number, like infinities.
+LARGEST_EXACT_MS = 2**53
+# A timestamp outside pandas' classic nanosecond range is no conversation's; kept, year 1 read at a positive
+# offset becomes year 0, which neither Python's datetime nor a reader of the warehouse can hold.
+EARLIEST_TIMESTAMP = pd.Timestamp("1677-09-22")
+LATEST_TIMESTAMP = pd.Timestamp("2262-04-11")
 
 FACTS_SCHEMA = pa.schema(
     [
@@ -72,9 +83,13 @@ def _texts(records: list[dict[str, Any]], key: str, inner: str | None = None) ->
 
 
 def _leaf_text(value: Any) -> str | None:
-    if value is None or isinstance(value, (dict, list)):
+    # A boolean is no name or id; str() would invent Python's spelling ("True") for JSON's `true`.
+    if value is None or isinstance(value, (dict, list, bool)):
         return None
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON's NaN/Infinity extensions: str() would spell them Python's way ("nan", "inf")
+    # Only exactly-held whole floats lose their `.0`: int(1e300) would print 300 digits the API never sent.
+    if isinstance(value, float) and value.is_integer() and abs(value) <= LARGEST_EXACT_MS:
         value = int(value)
     text = str(value).strip()
     return text or None
@@ -82,18 +97,22 @@ def _leaf_text(value: Any) -> str | None:
 
 def _utc(values: pd.Series, timezone: str) -> pd.Series:
     local = pd.to_datetime(values, format=TIMESTAMP_FORMAT, errors="coerce")
-    return (
+    utc = (
         local.dt.tz_localize(timezone, ambiguous=False, nonexistent="shift_forward")
         .dt.tz_convert("UTC")
         .dt.tz_localize(None)
         .astype("datetime64[us]")
     )
+    return utc.where(utc.between(EARLIEST_TIMESTAMP, LATEST_TIMESTAMP))
 
 
 def _milliseconds(values: list[Any]) -> tuple[pd.Series, pd.Series]:
     """Numbers (numeric strings included) as float; and which non-empty values were not numbers."""
     numbers = pd.Series([None if isinstance(v, bool) else v for v in values], dtype=object)
-    numeric = pd.to_numeric(numbers, errors="coerce")
+    numeric = pd.to_numeric(numbers, errors="coerce").astype("float64")
+    # Infinities, NaN spelled out and numbers too large to hold exactly are not milliseconds; left in,
+    # they would fail the whole day's conversion to int64.
+    numeric = numeric.where(numeric.abs() <= LARGEST_EXACT_MS)
     present = pd.Series([v is not None and v != "" for v in values], dtype=bool)
     return numeric.astype("float64"), present & numeric.isna()
 
@@ -113,7 +132,8 @@ def clean_conversations(raw: pd.DataFrame, response_timezone: str) -> tuple[pd.D
     state = pd.Series([text.lower() if text else None for text in _texts(records, "state")], dtype=object)
 
     is_active = state.eq("active")
-    first_reply_ms = reply.where(reply > 0).round().astype("Int64")
+    # Rounded before the test: 0.4 ms would otherwise be stored as a 0 ms reply.
+    first_reply_ms = reply.round().where(reply.round() > 0).astype("Int64")
     duration_ms = duration.where(~(is_active & (duration.fillna(0) == 0))).round().astype("Int64")
 
     elapsed_s = (ended_at - started_at).dt.total_seconds()
