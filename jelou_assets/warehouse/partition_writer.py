@@ -2,10 +2,19 @@
 
 A re-run never duplicates rows and a failure leaves the previous data in place. Each engine gets its
 bulk path: DuckDB scans the Arrow table natively; PostgreSQL receives it through `COPY`.
+
+Concurrent writers of the same day must not interleave. Under PostgreSQL's READ COMMITTED, a second
+DELETE that waited for the first writer's row locks skips the rows that writer deleted but cannot see
+the rows it inserted, so both copies survive. Each (table, day) therefore takes a transaction-level
+advisory lock before its DELETE; the DELETE that follows starts a fresh snapshot and removes the first
+writer's rows. Locks are taken in one global order so two writers can never wait on each other.
+DuckDB serializes writers across processes with its file lock; within a process the resource
+serializes them (`WarehouseResource.replace_partitions`).
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping, Sequence
 from datetime import date
 
@@ -47,9 +56,20 @@ def _replace_duckdb(connection, days: Sequence[date], rows: Mapping[sa.Table, pa
         raise
 
 
+def partition_lock_keys(tables: Sequence[sa.Table], days: Sequence[date]) -> list[tuple[int, int]]:
+    """The advisory lock keys (table key, day ordinal) a replace of `days` in `tables` holds, in lock order.
+
+    The table key is a stable 32-bit hash of the table's full name, so every process agrees on it.
+    """
+    keys = {(zlib.crc32(table.fullname.encode()) - 2**31, day.toordinal()) for table in tables for day in days}
+    return sorted(keys)
+
+
 def _replace_postgres(connection, days: Sequence[date], rows: Mapping[sa.Table, pa.Table]) -> None:
     try:
         with connection.cursor() as cursor:
+            for table_key, day_key in partition_lock_keys(list(rows), days):
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [table_key, day_key])
             for table, data in rows.items():
                 columns = _columns(table, data)
                 cursor.execute(f"DELETE FROM {table.fullname} WHERE partition_date = ANY(%s)", [list(days)])

@@ -2,10 +2,13 @@
 
 DuckDB lets one process at a time open a file for writing, so connections here are short (no pool)
 and opening one waits, with backoff, while another process (a concurrent run, dbt) holds the lock.
+Within one process, DuckDB connections to a file share one database whose concurrent DELETE+INSERT
+transactions do not conflict (both copies survive), so writes to a file are serialized here too.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -25,6 +28,12 @@ from sqlalchemy.pool import NullPool
 from jelou_assets.settings import SettingsError
 from jelou_assets.warehouse import tables
 from jelou_assets.warehouse.partition_writer import replace_partitions
+
+# One lock per DuckDB file for every resource of this process (resources are rebuilt per run and step).
+_DUCKDB_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_DUCKDB_WRITE_LOCKS_GUARD = threading.Lock()
+# Any constant shared by every process: serializes concurrent first runs creating the schema and tables.
+_PG_DDL_LOCK_KEY = 0x6A656C6F  # "jelo"
 
 URL_EXAMPLES = "duckdb:///data/warehouse.duckdb or postgresql+psycopg://user:password@127.0.0.1:5432/warehouse"
 
@@ -99,20 +108,44 @@ class WarehouseResource(ConfigurableResource):
             connection.close()
 
     def _unreachable(self, error: sa.exc.OperationalError) -> RuntimeError:
-        return RuntimeError(
-            f"cannot open the warehouse at {self.display_url} (JELOU_WAREHOUSE_URL): "
-            f"{(str(error.orig).splitlines() or [''])[0]}"
-        )
+        reason = (str(error.orig).splitlines() or [""])[0]
+        if "lock" in reason.lower():
+            # Contention, not a broken URL: say who holds the file and what removes the contention.
+            return RuntimeError(
+                f"the DuckDB warehouse at {self.display_url} (JELOU_WAREHOUSE_URL) stayed locked by another "
+                f"process for more than lock_timeout_s={self.lock_timeout_s:g}s: {reason}. DuckDB allows one "
+                "writing process per file; serialize the runs that write it with "
+                "`dagster instance concurrency set jelou_warehouse 1` (and `jelou_api 1`), stop the other "
+                "process, or use PostgreSQL for concurrent runs."
+            )
+        return RuntimeError(f"cannot open the warehouse at {self.display_url} (JELOU_WAREHOUSE_URL): {reason}")
+
+    @contextmanager
+    def _process_write_lock(self) -> Iterator[None]:
+        if self.dialect != "duckdb":
+            yield
+            return
+        path = str(Path(self.parsed_url.database).expanduser().resolve())
+        with _DUCKDB_WRITE_LOCKS_GUARD:
+            lock = _DUCKDB_WRITE_LOCKS.setdefault(path, threading.Lock())
+        with lock:
+            yield
 
     def ensure_tables(self) -> None:
-        with self.connect() as connection:
+        with self._process_write_lock(), self.connect() as connection:
+            if self.dialect == "postgresql":
+                # Two first runs at once would both find no table and both create it; one would fail.
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_DDL_LOCK_KEY})
             connection.execute(sa.schema.CreateSchema(tables.SCHEMA, if_not_exists=True))
             tables.metadata.create_all(connection)
             connection.commit()
 
     def replace_partitions(self, days: Sequence[date], rows: Mapping[sa.Table, pa.Table]) -> None:
-        """Atomically replace `days` of each table with the given rows (see `partition_writer`)."""
-        with self.connect() as connection:
+        """Atomically replace `days` of each table with the given rows (see `partition_writer`).
+
+        Concurrent calls for the same days, from threads or processes, leave exactly one writer's rows.
+        """
+        with self._process_write_lock(), self.connect() as connection:
             replace_partitions(connection.connection.driver_connection, self.dialect, days, rows)
 
     def read_frame(
