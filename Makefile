@@ -7,7 +7,7 @@ DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export DAGSTER_HOME
 EMULATOR_PORT ?= 8765
 
-.PHONY: install test demo dev emulator dbt-manifest clean bench
+.PHONY: install test reliability demo dev emulator dbt-manifest clean bench
 
 install: $(STAMP)
 
@@ -26,6 +26,14 @@ dbt-manifest:
 
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Issue 7's matrix on its own (docs/RELIABILITY.md): runs it, then rewrites the doc's observed tables.
+# The doc is rewritten even when a test fails (that is an observation too); the exit status is pytest's.
+RELIABILITY_XML ?= data/reliability.xml
+reliability: install
+	status=0; $(PY) -m pytest -q -m reliability -p no:cacheprovider -o junit_family=xunit1 \
+	  --junitxml=$(RELIABILITY_XML) $(PYTEST_ARGS) || status=$$?; \
+	$(PY) -m jelou_assets_tests.reliability_report $(RELIABILITY_XML) && exit $$status
 
 demo: install
 	$(PY) -m jelou_assets.demo

@@ -230,6 +230,8 @@ def record_observation(record_property: Callable[[str, Any], None], emu: JelouEm
 @pytest.mark.parametrize("case", list(MATRIX), ids=list(MATRIX))
 def test_api_fault_lands_exactly_or_fails_naming_it_leaving_the_day_untouched(emu, duck, case, record_property):
     fault = MATRIX[case]
+    record_property("expected", "lands exactly" if fault.outcome == "lands" else
+                    "fails naming " + " + ".join(f"“{m}”" for m in fault.message) + "; the stored day untouched")
     before = store_then_change_the_api(emu, duck, close_everything)
     for knob, value in fault.knobs.items():
         setattr(emu.config, knob, value)
@@ -346,6 +348,19 @@ def request_span(emu: JelouEmulator) -> float:
     return max(starts) - min(starts)
 
 
+def timed_failure(emu: JelouEmulator, duck: WarehouseResource, record_property: Callable[[str, Any], None],
+                  least: float, most: float, documented: float, **run_args: Any) -> tuple[ExecuteInProcessResult, float, float]:
+    """Runs against the failing API; returns the result, the wall time and the span of the client's retrying."""
+    began = time.monotonic()
+    result = run(emu, duck, **run_args)
+    elapsed, span = time.monotonic() - began, request_span(emu)
+    record_property("seconds", round(elapsed, 2))
+    record_property("retry_span_s", round(span, 2))
+    record_property("requests", emu.counters["requests"])
+    record_property("expected_span_s", f"{least:.1f}-{most:.1f}; documented bound {documented:.0f}")
+    return result, elapsed, span
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("fault,knobs,client,retry_after_s", [
     ("500", {}, {}, None),
@@ -372,14 +387,7 @@ def test_a_permanently_failing_api_fails_one_step_attempt_within_the_computed_bo
     documented = worst_case_request_s(attempts, resource.max_retry_wait_s, resource.connect_timeout_s,
                                       resource.read_timeout_s)
 
-    began = time.monotonic()
-    result = run(emu, duck, **settings)
-    elapsed = time.monotonic() - began
-    span = request_span(emu)
-    record_property("seconds", round(elapsed, 2))
-    record_property("retry_span_s", round(span, 2))
-    record_property("requests", emu.counters["requests"])
-    record_property("expected_span_s", f"{least:.1f}-{most:.1f}; documented bound {documented:.0f}")
+    result, elapsed, span = timed_failure(emu, duck, record_property, least, most, documented, **settings)
     assert not result.success
     assert emu.counters["requests"] == attempts == 6  # page 1, every attempt, nothing more
     assert least <= span <= most
@@ -401,14 +409,8 @@ def test_a_permanent_500_fails_within_the_worst_case_including_dagster_step_retr
     documented = attempts * worst_case_request_s(resource.max_attempts, resource.max_retry_wait_s,
                                                  resource.connect_timeout_s, resource.read_timeout_s) + most_delays
 
-    began = time.monotonic()
-    result = run(emu, duck, raw=raw_conversations, **DEFAULT_CLIENT)
-    elapsed = time.monotonic() - began
-    span = request_span(emu)
-    record_property("seconds", round(elapsed, 2))
-    record_property("retry_span_s", round(span, 2))
-    record_property("requests", emu.counters["requests"])
-    record_property("expected_span_s", f"{least:.1f}-{most:.1f}; documented bound {documented:.0f}")
+    result, elapsed, span = timed_failure(emu, duck, record_property, least, most, documented,
+                                          raw=raw_conversations, **DEFAULT_CLIENT)
     assert not result.success
     assert "the API answered 500 after 6 attempts" in failure_text(result)
     assert emu.counters["requests"] == attempts * resource.max_attempts == 18
