@@ -1,10 +1,11 @@
 """Writes the observed outcomes of `pytest -m reliability` into docs/RELIABILITY.md.
 
     make reliability            # runs the matrix, then this
-    python -m jelou_assets_tests.reliability_report reliability.xml [docs/RELIABILITY.md]
+    python -m jelou_assets_tests.reliability_report reliability.xml [rerun.xml ...] [--doc docs/RELIABILITY.md]
 
 The input is pytest's JUnit XML (`-o junit_family=xunit1`, so each test's `record_property` numbers are
-kept). Everything between `<!-- reliability:results -->` and `<!-- /reliability:results -->` is rewritten;
+kept); given several, a test in a later file replaces the same test in an earlier one, so re-running a few
+tests updates their rows. Everything between `<!-- reliability:results -->` and `<!-- /reliability:results -->` is rewritten;
 the rest of the document is written by hand. Each test's name is the behaviour it specifies, so the
 generated tables say what was expected (the name, or the `expected` property a parametrized case records)
 beside what was observed (outcome, duration, the numbers the test recorded).
@@ -12,6 +13,7 @@ beside what was observed (outcome, duration, the numbers the test recorded).
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -34,10 +36,10 @@ SECTIONS = {
     "test_secrets": "Secrets",
     "test_reliability_sql": "SQL: parameters and names from code",
     "test_production": "Deployment defaults (docker/)",
-    "test_reliability_properties": "Property-based tests (Hypothesis)",
-    "test_facts_cleaning": "Property-based tests (Hypothesis)",
+    "test_reliability_properties": "Property-based tests (Hypothesis) and the regressions they found",
+    "test_facts_cleaning": "Property-based tests (Hypothesis) and the regressions they found",
 }
-CELL_LIMIT = 400
+CELL_LIMIT = 800
 
 
 @dataclass
@@ -117,7 +119,7 @@ def render(cases: list[Case], source: str) -> str:
             lines += [f"**{behaviour(function)}** (`{function}`)", "",
                       "| case | expected | outcome | observed |", "|---|---|---|---|"]
             for c in group:
-                expected = c.properties.get("expected", "as the test's name says")
+                expected = c.properties.get("expected", "as named above")
                 lines.append(f"| {_cell(c.param or '')} | {_cell(expected)} | {_cell(c.outcome)} | {observed(c)} |")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
@@ -131,17 +133,26 @@ def rewrite(doc: Path, generated: str) -> None:
     doc.write_text(pattern.sub(lambda _: f"{BEGIN}\n{generated}{END}", text))
 
 
+def merged(paths: list[Path]) -> list[Case]:
+    """The cases of every file, a later file's result replacing an earlier one's for the same test."""
+    cases: dict[tuple[str, str, str | None], Case] = {}
+    for path in paths:
+        for case in read_junit(path):
+            cases[(case.module, case.function, case.param)] = case
+    return list(cases.values())
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if not args or len(args) > 2:
-        print("usage: python -m jelou_assets_tests.reliability_report JUNIT_XML [DOC]", file=sys.stderr)
-        return 2
-    junit, doc = Path(args[0]), Path(args[1]) if len(args) == 2 else DOC
-    cases = read_junit(junit)
+    parser = argparse.ArgumentParser(prog="python -m jelou_assets_tests.reliability_report")
+    parser.add_argument("junit", nargs="+", type=Path, help="pytest JUnit XML files, oldest first")
+    parser.add_argument("--doc", type=Path, default=DOC)
+    args = parser.parse_args(argv)
+    junit, doc = args.junit, args.doc
+    cases = merged(junit)
     if not cases:
-        print(f"{junit} holds no test cases", file=sys.stderr)
+        print(f"{', '.join(map(str, junit))}: no test cases", file=sys.stderr)
         return 1
-    rewrite(doc, render(cases, junit.name))
+    rewrite(doc, render(cases, ", ".join(path.name for path in junit)))
     failed = [c for c in cases if c.outcome.startswith("**")]
     print(f"{doc}: {len(cases)} cases, {len(failed)} failed or errored")
     return 0

@@ -238,7 +238,8 @@ def crash(emulator: JelouEmulator, url: str, tmp_path: Path, kill: Callable[[Run
 
 
 def report(record_property: Callable[[str, object], None], outcome: Crash, rerun_seconds: float) -> None:
-    summary = {table: {str(day): state for day, state in days.items()} for table, days in outcome.states.items()}
+    # Each table's days in order, e.g. raw_conversations: new/previous/previous.
+    summary = {table: "/".join(days[day] for day in sorted(days)) for table, days in outcome.states.items()}
     record_property("landed", outcome.landed)
     record_property("states_after_kill", summary)
     record_property("wal_after_kill", outcome.wal_after_kill)

@@ -43,14 +43,14 @@ def doc(tmp_path: Path) -> Path:
 
 
 def test_report_rewrites_only_the_generated_block(junit: Path, doc: Path) -> None:
-    assert main([str(junit), str(doc)]) == 0
+    assert main([str(junit), "--doc", str(doc)]) == 0
     text = doc.read_text()
     assert text.startswith("# Hand-written\n\nkept\n\n") and text.endswith(f"{END}\n\ntail kept\n")
     assert "stale table" not in text and "2 of 3 passed" in text
 
 
 def test_report_shows_each_expectation_beside_its_observed_outcome_and_numbers(junit: Path, doc: Path) -> None:
-    main([str(junit), str(doc)])
+    main([str(junit), "--doc", str(doc)])
     lines = doc.read_text().splitlines()
     single = next(line for line in lines if line.startswith("| a day lands exactly |"))
     assert "| passed |" in single and "requests: 3" in single
@@ -60,11 +60,23 @@ def test_report_shows_each_expectation_beside_its_observed_outcome_and_numbers(j
     assert "| fails naming 500 | **FAILED**: AssertionError: the API answered 500 after 6 attempts" in forever
 
 
+def test_a_later_run_of_a_test_replaces_its_earlier_row(junit: Path, doc: Path, tmp_path: Path) -> None:
+    fixed, rerun = tmp_path / "fixed" / "test_sample.py", tmp_path / "rerun.xml"
+    fixed.parent.mkdir()
+    fixed.write_text(SAMPLE_TESTS.replace('assert fault == "500 once"', "assert fault"))
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit1",
+                    f"--junitxml={rerun}", f"{fixed}::test_fault_is_handled"], cwd=fixed.parent, capture_output=True,
+                   timeout=120)
+    assert main([str(junit), str(rerun), "--doc", str(doc)]) == 0
+    text = doc.read_text()
+    assert "3 of 3 passed" in text and "FAILED" not in text and text.count("| 500 forever |") == 1
+
+
 def test_report_refuses_a_document_without_the_generated_block(junit: Path, tmp_path: Path) -> None:
     bare = tmp_path / "bare.md"
     bare.write_text("# nothing to rewrite\n")
     with pytest.raises(SystemExit, match="no <!-- reliability:results -->"):
-        main([str(junit), str(bare)])
+        main([str(junit), "--doc", str(bare)])
     assert bare.read_text() == "# nothing to rewrite\n"
 
 

@@ -24,7 +24,14 @@ class JelouServerError(JelouError):
 
 
 class JelouBadPayloadError(JelouError):
-    """A 200 whose body is not the documented JSON shape (truncated, malformed, missing fields)."""
+    """A 200 whose body is not the documented JSON shape (truncated, malformed, missing fields).
+
+    `attempts`: requests spent on this answer that the raiser has not yet counted against the page's budget.
+    """
+
+    def __init__(self, message: str, attempts: int = 0) -> None:
+        super().__init__(message)
+        self.attempts = attempts
 
 
 class JelouPaginationError(JelouError):

@@ -187,7 +187,7 @@ class JelouClient:
                     left -= used
                     return self._decode(number, response)
                 except JelouBadPayloadError as error:
-                    left -= getattr(error, "attempts", 0)  # a body cut short: _post did not return its count
+                    left -= error.attempts  # a body cut short: _post could not return its count
                     if left <= 0:
                         raise
                     self.stats.add(0, 1, 0)
@@ -215,9 +215,7 @@ class JelouClient:
             response.content  # noqa: B018 - reads the whole body
         except requests.exceptions.RequestException as error:  # cut short, or stalled past the read timeout
             response.close()
-            cut = JelouBadPayloadError(f"page {number}: response body cut short ({_first_line(error)})")
-            cut.attempts = attempts
-            raise cut from None
+            raise JelouBadPayloadError(f"page {number}: response body cut short ({_first_line(error)})", attempts) from None
         status = response.status_code
         if status == 200:
             return response, attempts
