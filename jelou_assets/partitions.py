@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from dagster import DailyPartitionsDefinition
 
-from jelou_assets import settings
+from jelou_assets import day_windows, settings
 
 PARTITION_TIMEZONE = settings.timezone_setting("JELOU_TIMEZONE")
 RESPONSE_TIMEZONE = settings.timezone_setting("JELOU_RESPONSE_TIMEZONE")
@@ -18,10 +17,14 @@ daily_partitions = DailyPartitionsDefinition(
 )
 
 
+def partition_window(partition_key: str) -> tuple[datetime, datetime]:
+    """The API window of one partition, from the partition's own time window."""
+    return day_windows.api_window(daily_partitions.time_window_for_partition_key(partition_key), PARTITION_TIMEZONE)
+
+
 def day_window(day: date, timezone: str = PARTITION_TIMEZONE) -> tuple[datetime, datetime]:
-    """`[day 00:00:00, day 23:59:59]` in `timezone`, each end with its own offset (DST days differ)."""
-    zone = ZoneInfo(timezone)
-    return datetime.combine(day, time(0, 0, 0), zone), datetime.combine(day, time(23, 59, 59), zone)
+    """The API window of local `day` in `timezone` (the partitions' zone unless told otherwise)."""
+    return day_windows.day_window(day, timezone)
 
 
 def days_between(first: date, last: date) -> list[date]:

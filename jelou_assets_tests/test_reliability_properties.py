@@ -335,13 +335,20 @@ def local_to_utc(text: str, tz: str) -> datetime:
 
 
 def traces_to_timestamp(out: pd.Timestamp, value: Any, tz: str) -> bool:
-    """`out` is the input's `YYYY-MM-DD HH:MM:SS` read in `tz`, give or take a DST transition's hour."""
-    if not isinstance(value, str):
+    """`out` is the input's `YYYY-MM-DD HH:MM:SS` read in `tz`, give or take a DST transition's hour; or the
+    instant an ISO 8601 text with `Z` or an offset names, exactly (to the microsecond)."""
+    if not isinstance(value, str) or not value.strip().isascii():
         return False
     try:
         expected = local_to_utc(value.strip(), tz)
     except ValueError:
-        return False
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return False
+        if parsed.tzinfo is not None:
+            return out.to_pydatetime() == parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        expected = parsed.replace(tzinfo=ZoneInfo(tz)).astimezone(timezone.utc).replace(tzinfo=None)
     return abs(out.to_pydatetime() - expected) <= timedelta(hours=1)
 
 

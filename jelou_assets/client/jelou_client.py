@@ -253,19 +253,22 @@ class JelouClient:
         if payload is None:
             raise JelouBadPayloadError(f"page {number}: 200 response is JSON but not an object")
         pagination = payload.get("pagination")
-        if results is None or not all(isinstance(r, dict) for r in results):
-            raise JelouBadPayloadError(f"page {number}: 200 response has no `results` list of objects")
         if not isinstance(pagination, dict):
             raise JelouBadPayloadError(f"page {number}: 200 response has no `pagination` object")
         try:
+            # JSON numbers or numeric strings; `page`, `offset` and `links` may be absent.
             total = int(pagination["total"])
             limit = int(pagination.get("limit") or self.page_size)
             total_pages = int(pagination["totalPages"])
-            offset = None if pagination.get("offset") is None else int(pagination["offset"])
+            offset = None if pagination.get("offset") in (None, "") else int(pagination["offset"])
         except (KeyError, TypeError, ValueError):
             raise JelouBadPayloadError(
                 f"page {number}: `pagination` lacks integer total/totalPages: {str(pagination)[:200]}"
             ) from None
+        if results is None and total == 0:
+            results = []  # an empty window may come without `results`, or with `results: null`
+        if results is None or not all(isinstance(r, dict) for r in results):
+            raise JelouBadPayloadError(f"page {number}: 200 response has no `results` list of objects")
         return Page(
             number=number, ids=[r.get("_id") for r in results], payloads=payloads, total=total,
             total_pages=total_pages, limit=limit, offset=offset,

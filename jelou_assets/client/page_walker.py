@@ -74,6 +74,8 @@ def _page_count_problem(first: Page) -> str | None:
     """Checked on page 1 alone, before the other pages are asked for: a bogus totalPages (say 10**6 for a
     total of 10) would otherwise cost that many requests before the walk could be rejected."""
     expected_pages = math.ceil(first.total / first.limit) if first.limit else 0
+    if first.total == 0 and first.total_pages in (0, 1):
+        return None  # an empty window: both conventions occur (`Math.ceil(total / limit) || 1` gives 1)
     if first.total_pages != expected_pages:
         return f"totalPages={first.total_pages} but total={first.total} at limit={first.limit} needs {expected_pages}"
     return None

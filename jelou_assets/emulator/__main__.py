@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
-from datetime import datetime
+from datetime import date, datetime
 
+from .dataset import TEAM_FIELDS, TIMESTAMP_FORMS
 from .server import FAULTS, EmulatorConfig, JelouEmulator
 
 
@@ -52,6 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drift", type=int, default=0, help="conversations arriving during page walks")
     p.add_argument("--type-drift", action="store_true",
                    help="some records carry timeRepliedOperator null, a numeric string or junk, or an unknown state")
+    readings = p.add_argument_group("readings", "answers the API documentation allows besides its own example")
+    readings.add_argument("--first-day", type=date.fromisoformat, default=None,
+                          help="the account's first day with conversations (YYYY-MM-DD); earlier days are empty")
+    readings.add_argument("--timestamp-form", choices=TIMESTAMP_FORMS, default=d.timestamp_form,
+                          help="startAt/endAt as the doc's naive example, ISO 8601 in UTC (...000Z) or with an offset")
+    readings.add_argument("--team-field", choices=TEAM_FIELDS, default=d.team_field,
+                          help="the team under assignationMethod.teamName, or only under operator.team")
+    readings.add_argument("--upper-case-states", action="store_true", help="states as ACTIVE, CLOSED, ...")
+    readings.add_argument("--empty-total-pages", type=int, choices=(0, 1), default=d.empty_total_pages,
+                          help="totalPages of an empty window")
+    readings.add_argument("--empty-results", choices=("empty", "missing", "null"), default=d.empty_results,
+                          help="results of an empty window: [], no key, or null")
+    readings.add_argument("--pagination-as-strings", action="store_true", help='pagination numbers as "61"')
+    readings.add_argument("--omit-page", action="store_true", help="no pagination.page (as the doc's example)")
+    readings.add_argument("--omit-offset", action="store_true", help="no pagination.offset")
+    readings.add_argument("--omit-links", action="store_true", help="no links array")
     return p
 
 
@@ -66,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         retry_after=None if args.retry_after == "none" else args.retry_after,
         latency_ms=args.latency_ms, error_rate=args.error_rate, fault_plan=args.fault_plan,
         drift=args.drift, type_drift=args.type_drift,
+        first_day=args.first_day, timestamp_form=args.timestamp_form, team_field=args.team_field,
+        upper_case_states=args.upper_case_states, empty_total_pages=args.empty_total_pages,
+        empty_results=args.empty_results, pagination_as_strings=args.pagination_as_strings,
+        omit_pagination_page=args.omit_page, omit_offset=args.omit_offset, omit_links=args.omit_links,
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

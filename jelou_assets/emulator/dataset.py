@@ -24,10 +24,12 @@ import time as _time
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["SyntheticDataset", "Window", "TEAMS", "SHARED_OPERATOR"]
+from jelou_assets.day_windows import day_window
+
+__all__ = ["SyntheticDataset", "Window", "TEAMS", "SHARED_OPERATOR", "TIMESTAMP_FORMS", "TEAM_FIELDS"]
 
 DAY_SECONDS = 86_400
 # Days are regenerable, so the cache only bounds memory; days holding arrivals are kept.
@@ -91,6 +93,14 @@ DRIFT_KINDS = 10
 DRIFT_JUNK_REPLY = "n/a"
 DRIFT_STATE = "transferred"
 
+# Readings the documentation allows (it types startAt/endAt only as "string" and shows one example):
+# "naive" is the example's `YYYY-MM-DD HH:MM:SS` in the response zone; "iso-utc" is what Node's
+# Date#toJSON writes (Jelou's other endpoints); "iso-offset" is ISO 8601 with the account zone's offset.
+TIMESTAMP_FORMS = ("naive", "iso-utc", "iso-offset")
+# Where the team is: "assignation" as documented; "operator" leaves assignationMethod.teamName empty or
+# missing (alternately, by id) and names the team under operator.team, as Jelou's own web client reads it.
+TEAM_FIELDS = ("assignation", "operator")
+
 
 @dataclass(slots=True)
 class _Conversation:
@@ -110,6 +120,8 @@ class _Conversation:
     start_text: str
     end_text: str
     drift: int = -1  # a DRIFT_* kind, or -1 for the documented types
+    team_field: str = "assignation"
+    upper_case_state: bool = False
     # variant ("closed" | "active" | "waiting") -> served JSON text
     _json: dict[str, str] = field(default_factory=dict)
 
@@ -140,14 +152,21 @@ class _Conversation:
             reply = DRIFT_JUNK_REPLY
         elif self.drift == DRIFT_UNKNOWN_STATE and closed:
             state = DRIFT_STATE
+        if self.upper_case_state:
+            state = state.upper()
+        operator: dict = {"names": self.operator}
+        assignation: dict | None = {"teamName": self.team}
+        if self.team_field == "operator":
+            operator["team"] = self.team
+            assignation = {"teamName": ""} if zlib.crc32(self.id.encode()) % 2 else None
         # Key order follows the API documentation's example.
-        return {
+        record = {
             "_id": self.id,
-            "operator": {"names": self.operator},
+            "operator": operator,
             "user": {"id": self.user_id},
             "bot": {"name": self.bot},
             "company": {"id": self.company_id},
-            "assignationMethod": {"teamName": self.team},
+            "assignationMethod": assignation,
             "state": state,
             "endedReason": self.ended_reason if closed else "",
             "startAt": self.start_text,
@@ -156,6 +175,9 @@ class _Conversation:
             "timeRepliedOperator": reply,
             "conversationDuration": self.duration_ms if closed else 0,
         }
+        if assignation is None:
+            del record["assignationMethod"]
+        return record
 
 
 @dataclass(slots=True)
@@ -210,15 +232,27 @@ class SyntheticDataset:
         now: datetime | None = None,
         edge_conversations: bool = True,
         type_drift: bool = False,
+        first_day: date | None = None,
+        timestamp_form: str = "naive",
+        team_field: str = "assignation",
+        upper_case_states: bool = False,
     ) -> None:
         if per_day < 0:
             raise ValueError("per_day must be >= 0")
+        if timestamp_form not in TIMESTAMP_FORMS:
+            raise ValueError(f"timestamp_form must be one of {TIMESTAMP_FORMS}")
+        if team_field not in TEAM_FIELDS:
+            raise ValueError(f"team_field must be one of {TEAM_FIELDS}")
         self.seed = seed
         self.per_day = per_day
         self.timezone = timezone
         self.response_timezone = response_timezone
         self.edge_conversations = edge_conversations
         self.type_drift = type_drift
+        self.first_day = first_day  # the account's first day with conversations; None = always had them
+        self.timestamp_form = timestamp_form
+        self.team_field = team_field
+        self.upper_case_states = upper_case_states
         self._tz = ZoneInfo(timezone)
         self._response_tz = ZoneInfo(response_timezone)
         self.now = now
@@ -301,9 +335,8 @@ class SyntheticDataset:
     # ---- generation ---------------------------------------------------------------
 
     def _day_bounds(self, d: date) -> tuple[float, float]:
-        first = datetime.combine(d, time(0, 0, 0), self._tz).timestamp()
-        last = datetime.combine(d, time(23, 59, 59), self._tz).timestamp()
-        return first, last
+        first, last = day_window(d, self.timezone)
+        return first.timestamp(), last.timestamp()
 
     def _get_day(self, d: date) -> _Day:
         with self._lock:
@@ -325,20 +358,27 @@ class SyntheticDataset:
             del self._days[key]
 
     def _generate_day(self, d: date) -> _Day:
+        if self.first_day is not None and d < self.first_day:
+            return _Day([], [])
         rng = random.Random(f"{self.seed}:{d.isoformat()}")
+        # Seconds since the day's first instant, in absolute time: a DST day has 23 or 25 hours (or 23.5),
+        # and its repeated hour holds conversations like any other. Each hour is weighted by its local hour.
+        first, last = self._day_bounds(d)
+        midnight, length = int(first), int(last - first) + 1
+        hours = range(math.ceil(length / 3600))
+        weights = [_HOUR_WEIGHTS[datetime.fromtimestamp(midnight + h * 3600, self._tz).hour] for h in hours]
         seconds = [
-            rng.choices(range(24), _HOUR_WEIGHTS)[0] * 3600 + rng.randrange(3600)
+            min(rng.choices(hours, weights)[0] * 3600 + rng.randrange(3600), length - 1)
             for _ in range(self.per_day)
         ]
         if self.edge_conversations and seconds:
-            seconds[0] = 0  # 00:00:00 local: first instant of the partition
+            seconds[0] = 0  # the first instant of the partition (00:00:00 local, unless skipped by DST)
             if len(seconds) > 1:
-                seconds[-1] = DAY_SECONDS - 1  # 23:59:59 local: last instant
-        midnight = datetime.combine(d, time(0, 0, 0))
+                seconds[-1] = length - 1  # its last instant
         counter_base = d.toordinal() * max(self.per_day, 1)
         records = []
         for i, sec in enumerate(seconds):
-            start = int((midnight + timedelta(seconds=sec)).replace(tzinfo=self._tz).timestamp())
+            start = midnight + sec
             oid = f"{start:08x}{self._machine:010x}{(counter_base + i) % (1 << 24):06x}"
             records.append(self._draw(rng, start, oid))
         records.sort(key=lambda c: (c.start, c.id))
@@ -387,9 +427,14 @@ class SyntheticDataset:
             state=state, ended_reason=ended_reason, operator=operator, user_id=user_id,
             bot=bot, company_id=company_id, team=team.name, origin=origin,
             start_text=self._render(start), end_text=self._render(end), drift=drift,
+            team_field=self.team_field, upper_case_state=self.upper_case_states,
         )
 
     def _render(self, epoch: int) -> str:
+        if self.timestamp_form == "iso-utc":
+            return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        if self.timestamp_form == "iso-offset":
+            return datetime.fromtimestamp(epoch, self._tz).isoformat(timespec="milliseconds")
         return datetime.fromtimestamp(epoch, self._response_tz).strftime("%Y-%m-%d %H:%M:%S")
 
 

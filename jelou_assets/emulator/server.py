@@ -28,14 +28,14 @@ import time
 import traceback
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .dataset import SyntheticDataset
+from .dataset import TEAM_FIELDS, TIMESTAMP_FORMS, SyntheticDataset
 
 __all__ = ["EmulatorConfig", "JelouEmulator", "ENDPOINT", "FAULTS"]
 
@@ -69,6 +69,7 @@ _PAGE_FAULTS = frozenset({"duplicate_id", "short_page", "bad_total_pages"})
 FAULTS = _EARLY_FAULTS | _PAYLOAD_FAULTS | _PAGE_FAULTS | {"timeout"}
 
 _RETRY_AFTER_MODES = ("seconds", "http-date", None)
+_EMPTY_RESULTS = ("empty", "missing", "null")
 _POSITIVE_INT = re.compile(r"^[0-9]+$")
 _MAX_LOG = 100_000  # the log is for tests; bound it so benchmarks cannot exhaust memory
 
@@ -104,6 +105,15 @@ class EmulatorConfig:
     drift_after_request: int = 1
     omit_pagination_page: bool = False  # the doc's own example has no pagination.page
     omit_offset: bool = False
+    # Other readings of the documentation, each a real server's plausible answer (see dataset.py):
+    first_day: date | None = None  # days before the account's first conversation are empty
+    timestamp_form: str = "naive"  # "naive" | "iso-utc" | "iso-offset"
+    team_field: str = "assignation"  # "assignation" | "operator"
+    upper_case_states: bool = False  # "CLOSED", "EXPIRED", ... as Jelou's web client compares them
+    empty_total_pages: int = 0  # an empty window's totalPages: 0, or 1 as `Math.ceil(total / limit) || 1`
+    empty_results: str = "empty"  # an empty window's results: "empty" ([]) | "missing" (no key) | "null"
+    pagination_as_strings: bool = False  # "total": "61" instead of 61
+    omit_links: bool = False
 
     def validate(self) -> None:
         if self.retry_after not in _RETRY_AFTER_MODES:
@@ -116,6 +126,14 @@ class EmulatorConfig:
             raise ValueError(f"unknown faults {sorted(bad)}; known: {sorted(FAULTS)}")
         if self.max_limit < 1:
             raise ValueError("max_limit must be >= 1")
+        if self.timestamp_form not in TIMESTAMP_FORMS:
+            raise ValueError(f"timestamp_form must be one of {TIMESTAMP_FORMS}")
+        if self.team_field not in TEAM_FIELDS:
+            raise ValueError(f"team_field must be one of {TEAM_FIELDS}")
+        if self.empty_total_pages not in (0, 1):
+            raise ValueError("empty_total_pages must be 0 or 1")
+        if self.empty_results not in _EMPTY_RESULTS:
+            raise ValueError(f"empty_results must be one of {_EMPTY_RESULTS}")
 
 
 @dataclass
@@ -297,13 +315,16 @@ class JelouEmulator:
 
     def _sync_dataset(self) -> SyntheticDataset:
         cfg = self.config
-        key = (cfg.seed, cfg.per_day, cfg.timezone, cfg.response_timezone, cfg.edge_conversations, cfg.type_drift)
+        key = (cfg.seed, cfg.per_day, cfg.timezone, cfg.response_timezone, cfg.edge_conversations, cfg.type_drift,
+               cfg.first_day, cfg.timestamp_form, cfg.team_field, cfg.upper_case_states)
         with self._dataset_lock:
             if key != self._dataset_key or self._dataset is None:
                 self._dataset = SyntheticDataset(
                     seed=cfg.seed, per_day=cfg.per_day, timezone=cfg.timezone,
                     response_timezone=cfg.response_timezone, now=cfg.now,
                     edge_conversations=cfg.edge_conversations, type_drift=cfg.type_drift,
+                    first_day=cfg.first_day, timestamp_form=cfg.timestamp_form, team_field=cfg.team_field,
+                    upper_case_states=cfg.upper_case_states,
                 )
                 self._dataset_key = key
                 self._applied_now = cfg.now
@@ -450,21 +471,23 @@ class JelouEmulator:
             records[-1] = other[0]
         elif fault == "short_page" and records:
             records.pop()
-        reported_pages = total_pages
+        reported_pages = total_pages if total else cfg.empty_total_pages
         if fault == "bad_total_pages":
             reported_pages = total_pages - 1 if total_pages > 1 else total_pages + 1
-        pagination: dict[str, int] = {"limit": limit}
+        pagination: dict[str, int | str] = {"limit": limit}
         if not cfg.omit_pagination_page:
             pagination["page"] = page
         pagination["total"] = total
         if not cfg.omit_offset:
             pagination["offset"] = offset
         pagination["totalPages"] = reported_pages
-        text = "".join((
-            _SUCCESS_HEAD, ",".join(records),
-            '],"pagination":', json.dumps(pagination),
-            ',"links":', _links_json(limit, total_pages), "}",
-        ))
+        if cfg.pagination_as_strings:
+            pagination = {key: str(value) for key, value in pagination.items()}
+        results = _SUCCESS_HEAD + ",".join(records) + "],"
+        if not records and cfg.empty_results != "empty":
+            results = _SUCCESS_HEAD[: -len('"results":[')] + ('"results":null,' if cfg.empty_results == "null" else "")
+        links = "" if cfg.omit_links else ',"links":' + _links_json(limit, max(total_pages, reported_pages))
+        text = "".join((results, '"pagination":', json.dumps(pagination), links, "}"))
         return _Reply(200, text.encode())
 
     @staticmethod

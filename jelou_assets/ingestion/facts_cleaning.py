@@ -1,10 +1,13 @@
 """Raw API records -> one typed row per conversation (the `conversation_facts` columns).
 
-Rules for the API's real shapes: naive `startAt`/`endAt` are read in JELOU_RESPONSE_TIMEZONE and stored
-as UTC; an empty `endAt` (active conversation) is null; `company.id` may be int or str and is stored as
+Rules for the API's real shapes: `startAt`/`endAt` in the documented naive form (`YYYY-MM-DD HH:MM:SS`) are
+read in JELOU_RESPONSE_TIMEZONE; ISO 8601 with `T`, fractional seconds, and `Z` or an offset (what Node's
+`Date#toJSON` writes) is that instant, whatever the setting; all are stored as UTC; an empty or null
+`endAt` (active conversation) is null; `company.id` may be int or str and is stored as
 text; a missing nested object is null; `timeRepliedOperator` 0, null, missing or non-numeric means the
 operator never replied (null), never a 0-second reply (a negative one is null and flagged; one that rounds to
-0 ms is null); states are lower-cased and unknown ones kept. A number that is infinite or beyond 2**53 ms is
+0 ms is null); states are lower-cased and unknown ones kept. The team is `assignationMethod.teamName`, else
+`operator.team` (as Jelou's own web client reads it); `team_source` says which. A number that is infinite or beyond 2**53 ms is
 not a number (null, flagged `unparseable_number`). Booleans, NaN and infinities are never text (null).
 A timestamp outside 1677-09-22..2262-04-11 UTC is unreadable (null; `unparseable_start` for startAt).
 Rows whose numbers contradict each other are kept and flagged, never dropped.
@@ -14,9 +17,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -26,6 +31,11 @@ KNOWN_STATES = frozenset({"active", "closed", "resolved", "expired"})
 # The API's own example: conversationDuration and endAt - startAt agree to the second.
 DURATION_TOLERANCE_S = 60
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+# Every other form read: ISO 8601 date and time to the second, optional fraction, optional zone.
+# [0-9], not \d: Python's \d also matches other scripts' digits, which no timestamp is written in.
+ISO_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?")
+ZONE_SUFFIX = r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)$"
+TEAM_SOURCES = ("assignationMethod.teamName", "operator.team")
 # Beyond 2**53 a float no longer holds every integer, so a larger count of milliseconds (285,000 years)
 # cannot be stored as the number the API sent; it is treated as not a number, like infinities.
 LARGEST_EXACT_MS = 2**53
@@ -45,6 +55,7 @@ FACTS_SCHEMA = pa.schema(
         ("origin", pa.string()),
         ("operator_name", pa.string()),
         ("team_name", pa.string()),
+        ("team_source", pa.string()),
         ("bot_name", pa.string()),
         ("company_id", pa.string()),
         ("user_id", pa.string()),
@@ -96,14 +107,27 @@ def _leaf_text(value: Any) -> str | None:
 
 
 def _utc(values: pd.Series, timezone: str) -> pd.Series:
-    local = pd.to_datetime(values, format=TIMESTAMP_FORMAT, errors="coerce")
-    utc = (
+    """Naive UTC timestamps (microseconds) of the texts in `values`; NaT where a text is not a timestamp."""
+    utc = _local_to_utc(pd.to_datetime(values, format=TIMESTAMP_FORMAT, errors="coerce"), timezone)
+    # The documented form is the fast path; only what it could not read is tried as ISO 8601.
+    other = values[utc.isna() & values.notna()]
+    iso = other[other.str.fullmatch(ISO_TIMESTAMP).fillna(False).astype(bool)]
+    if len(iso):
+        aware = iso.str.contains(ZONE_SUFFIX)
+        instants = pd.to_datetime(iso[aware], format="ISO8601", utc=True, errors="coerce")
+        local = pd.to_datetime(iso[~aware], format="ISO8601", errors="coerce")
+        parsed = pd.concat([instants.dt.tz_localize(None).astype("datetime64[us]"), _local_to_utc(local, timezone)])
+        utc = utc.where(~utc.index.isin(parsed.index), parsed.reindex(utc.index))
+    return utc.where(utc.between(EARLIEST_TIMESTAMP, LATEST_TIMESTAMP))
+
+
+def _local_to_utc(local: pd.Series, timezone: str) -> pd.Series:
+    return (
         local.dt.tz_localize(timezone, ambiguous=False, nonexistent="shift_forward")
         .dt.tz_convert("UTC")
         .dt.tz_localize(None)
         .astype("datetime64[us]")
     )
-    return utc.where(utc.between(EARLIEST_TIMESTAMP, LATEST_TIMESTAMP))
 
 
 def _milliseconds(values: list[Any]) -> tuple[pd.Series, pd.Series]:
@@ -132,6 +156,11 @@ def clean_conversations(raw: pd.DataFrame, response_timezone: str) -> tuple[pd.D
     state = pd.Series([text.lower() if text else None for text in _texts(records, "state")], dtype=object)
 
     is_active = state.eq("active")
+    assigned_team = pd.Series(_texts(records, "assignationMethod", "teamName"), dtype=object)
+    operator_team = pd.Series(_texts(records, "operator", "team"), dtype=object)
+    team_source = pd.Series(
+        np.select([assigned_team.notna(), operator_team.notna()], TEAM_SOURCES, default=None), dtype=object
+    )
     # Rounded before the test: 0.4 ms would otherwise be stored as a 0 ms reply.
     first_reply_ms = reply.round().where(reply.round() > 0).astype("Int64")
     duration_ms = duration.where(~(is_active & (duration.fillna(0) == 0))).round().astype("Int64")
@@ -161,7 +190,8 @@ def clean_conversations(raw: pd.DataFrame, response_timezone: str) -> tuple[pd.D
             "ended_reason": _texts(records, "endedReason"),
             "origin": _texts(records, "origin"),
             "operator_name": _texts(records, "operator", "names"),
-            "team_name": _texts(records, "assignationMethod", "teamName"),
+            "team_name": assigned_team.fillna(operator_team),
+            "team_source": team_source,
             "bot_name": _texts(records, "bot", "name"),
             "company_id": _texts(records, "company", "id"),
             "user_id": _texts(records, "user", "id"),

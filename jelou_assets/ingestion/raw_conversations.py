@@ -21,7 +21,7 @@ from dagster import (
 )
 
 from jelou_assets.client import JelouAuthError, JelouClient, JelouResource, JelouValidationError, WindowResult
-from jelou_assets.partitions import daily_partitions, day_window
+from jelou_assets.partitions import daily_partitions, partition_window
 from jelou_assets.warehouse import tables
 from jelou_assets.warehouse.resource import WarehouseResource
 
@@ -91,7 +91,7 @@ def ingest_days(
 
     def fetch(day: date) -> WindowResult:
         try:
-            return client.fetch_window(*day_window(day))
+            return client.fetch_window(*partition_window(day.isoformat()))
         except (JelouAuthError, JelouValidationError) as error:
             # Retrying cannot fix credentials or rejected fields: fail now, with the fix in the message.
             raise Failure(description=f"{day}: {error}", allow_retries=False) from None

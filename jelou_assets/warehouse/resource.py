@@ -60,6 +60,23 @@ def normalize_url(url: str) -> URL:
     )
 
 
+def _add_missing_columns(connection: sa.Connection) -> None:
+    """Columns added to a table since a warehouse was created: added, nullable, so existing rows stay valid."""
+    # information_schema, not SQLAlchemy's inspector: duckdb-engine's reflection queries pg_catalog tables
+    # that DuckDB lacks.
+    present = set(connection.execute(
+        sa.text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = :schema"),
+        {"schema": tables.SCHEMA},
+    ).tuples())
+    for table in tables.metadata.sorted_tables:
+        for column in table.columns:
+            if (table.name, column.name) not in present:
+                if not column.nullable:
+                    raise RuntimeError(f"{table.fullname} lacks the required column {column.name}; rebuild the table")
+                kind = column.type.compile(dialect=connection.dialect)
+                connection.execute(sa.text(f'ALTER TABLE {table.fullname} ADD COLUMN "{column.name}" {kind}'))
+
+
 class WarehouseResource(ConfigurableResource):
     """The warehouse behind one SQLAlchemy URL."""
 
@@ -138,6 +155,7 @@ class WarehouseResource(ConfigurableResource):
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_DDL_LOCK_KEY})
             connection.execute(sa.schema.CreateSchema(tables.SCHEMA, if_not_exists=True))
             tables.metadata.create_all(connection)
+            _add_missing_columns(connection)
             connection.commit()
 
     def replace_partitions(self, days: Sequence[date], rows: Mapping[sa.Table, pa.Table]) -> None:

@@ -48,6 +48,7 @@ conversation_facts = sa.Table(
     sa.Column("origin", sa.String),
     sa.Column("operator_name", sa.String),
     sa.Column("team_name", sa.String),
+    sa.Column("team_source", sa.String, comment="where team_name was read: assignationMethod.teamName or operator.team"),
     sa.Column("bot_name", sa.String),
     sa.Column("company_id", sa.String),
     sa.Column("user_id", sa.String),
