@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from dagster import DailyPartitionsDefinition, TimeWindow
+from dagster import DailyPartitionsDefinition
 
 ONE_SECOND = timedelta(seconds=1)
 # Only the calendar matters here, not which partitions exist: any day since the epoch can be asked for.
@@ -28,14 +28,22 @@ def local_days(timezone: str) -> DailyPartitionsDefinition:
     return DailyPartitionsDefinition(start_date=_CALENDAR_START, timezone=timezone)
 
 
-def api_window(time_window: TimeWindow, timezone: str) -> tuple[datetime, datetime]:
-    """`[start, end - 1 s]` of a partition's time window, each end in `timezone` with the offset in force."""
-    zone = ZoneInfo(timezone)
-    start = time_window.start.astimezone(UTC)
-    last = time_window.end.astimezone(UTC) - ONE_SECOND
-    return start.astimezone(zone), last.astimezone(zone)
+def api_window(partitions: DailyPartitionsDefinition, partition_key: str) -> tuple[datetime, datetime]:
+    """`[start, end - 1 s]` of the partition's time window, each end with the offset in force at that instant.
+
+    The end is taken as the next day's start: the same instant on every day that happened, and the only
+    tiling on a day that did not (Pacific/Apia skipped 2011-12-30; Dagster gives that key the next day's
+    window), whose window then ends before it starts and holds no instant.
+    """
+    zone = ZoneInfo(partitions.timezone)
+    next_key = (date.fromisoformat(partition_key) + timedelta(days=1)).isoformat()
+    # In UTC: Python compares and subtracts two datetimes of one zone by their wall clocks.
+    window = partitions.time_window_for_partition_key(partition_key)
+    start = window.start.astimezone(UTC)
+    end = min(window.end.astimezone(UTC), partitions.time_window_for_partition_key(next_key).start.astimezone(UTC))
+    return start.astimezone(zone), (end - ONE_SECOND).astimezone(zone)
 
 
 def day_window(day: date, timezone: str) -> tuple[datetime, datetime]:
     """The first and last whole second of local `day` in `timezone`, as the API window asks for them."""
-    return api_window(local_days(timezone).time_window_for_partition_key(day.isoformat()), timezone)
+    return api_window(local_days(timezone), day.isoformat())

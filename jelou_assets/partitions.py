@@ -19,7 +19,7 @@ daily_partitions = DailyPartitionsDefinition(
 
 def partition_window(partition_key: str) -> tuple[datetime, datetime]:
     """The API window of one partition, from the partition's own time window."""
-    return day_windows.api_window(daily_partitions.time_window_for_partition_key(partition_key), PARTITION_TIMEZONE)
+    return day_windows.api_window(daily_partitions, partition_key)
 
 
 def day_window(day: date, timezone: str = PARTITION_TIMEZONE) -> tuple[datetime, datetime]:

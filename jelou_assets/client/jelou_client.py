@@ -24,7 +24,7 @@ from jelou_assets.client.errors import (
     JelouServerError,
     JelouValidationError,
 )
-from jelou_assets.client.page_walker import Page, walk_pages
+from jelou_assets.client.page_walker import Page, Walk, walk_pages
 from jelou_assets.client.rate_limiter import RateLimiter
 from jelou_assets.client.retry import PageBudgetAdapter, budgeted_retry
 
@@ -153,12 +153,15 @@ class JelouClient:
         body = {"startAt": start.isoformat(timespec="seconds"), "endAt": end.isoformat(timespec="seconds"), "getJson": True}
         before = self.stats.snapshot()
         began = time.monotonic()
-        walk = walk_pages(
-            lambda number: self._fetch_page(body, number),
-            max_in_flight=self.max_pages_in_flight,
-            max_rewalks=self.max_rewalks,
-            log=self.log,
-        )
+        if end.timestamp() < start.timestamp():  # a local day that never happened: nothing to ask for
+            walk = Walk(ids=[], payloads=[], api_total=0, pages=0, walks=0)
+        else:
+            walk = walk_pages(
+                lambda number: self._fetch_page(body, number),
+                max_in_flight=self.max_pages_in_flight,
+                max_rewalks=self.max_rewalks,
+                log=self.log,
+            )
         requests_, retries, throttled = (a - b for a, b in zip(self.stats.snapshot(), before))
         return WindowResult(
             start=start,

@@ -365,6 +365,8 @@ class SyntheticDataset:
         # and its repeated hour holds conversations like any other. Each hour is weighted by its local hour.
         first, last = self._day_bounds(d)
         midnight, length = int(first), int(last - first) + 1
+        if length <= 0:
+            return _Day([], [])  # a local day that never happened (see day_windows)
         hours = range(math.ceil(length / 3600))
         weights = [_HOUR_WEIGHTS[datetime.fromtimestamp(midnight + h * 3600, self._tz).hour] for h in hours]
         seconds = [
