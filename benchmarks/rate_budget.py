@@ -1,4 +1,4 @@
-"""Benchmark 2: how much of a rate budget one day's walk uses.
+"""Benchmark 2: how much of a rate budget one day's walk uses, and how well the budget learns a lower limit.
 
     python -m benchmarks.rate_budget [--per-day 5000] [--rps 20] [--latency-ms 200] [--write]
 
@@ -8,6 +8,12 @@ above it) and answers every request after `--latency-ms`. Our client, configured
 `JELOU_MAX_PAGES_IN_FLIGHT`; the default (4) is the headline row.
 
 Targets: at least 90 % of the budget used (requests/s achieved over the walk), at most 2 % 429s.
+
+Then the learning part (`learning`): the server allows fewer requests than the client's ceiling
+(`--server-rps 4` against `--ceiling 5`) and one client walks a backfill of `--learn-days` days of
+`--learn-per-day` conversations, as `raw_conversations` does, in each of the emulator's rate-limit modes.
+Targets: at most 5 % 429s with `Retry-After` (10 % without) and a wall time within 1.25x the ideal
+(pages / server limit); with the server limit above the ceiling, no 429s and at least 90 % of the ceiling.
 """
 
 from __future__ import annotations
@@ -20,6 +26,92 @@ from datetime import date
 from benchmarks.common import CLIENT_ID, CLIENT_SECRET, PAGE_SIZE, BenchmarkCannotRun, emulator_process, record, table
 
 DAY = date(2024, 3, 1)
+
+
+def walk_days(base_url: str, ceiling: float, days: list[date], in_flight: int = 4) -> dict:
+    """One client for the whole backfill, as one `raw_conversations` run uses."""
+    from jelou_assets.client import JelouResource
+    from jelou_assets.partitions import day_window
+
+    client = JelouResource(
+        base_url=base_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, page_size=PAGE_SIZE,
+        max_pages_in_flight=in_flight, requests_per_second=ceiling, api_pool_limit=1,
+    ).get_client()
+    windows = []
+    try:
+        began = time.perf_counter()
+        for day in days:
+            windows.append(client.fetch_window(*day_window(day)))
+        wall = time.perf_counter() - began
+    finally:
+        client.close()
+    return {
+        "conversations": sum(len(w.ids) for w in windows),
+        "exact": all(len(set(w.ids)) == len(w.ids) == w.api_total for w in windows),
+        "pages": sum(w.pages for w in windows),
+        "requests": sum(w.requests for w in windows),
+        "throttled": sum(w.throttled for w in windows),
+        "cuts": client.limiter.cuts,
+        "learned": client.limiter.learned_requests_per_second,
+        "wall": wall,
+    }
+
+
+LEARNING_MODES = [
+    # (label, emulator flags, server limit below the ceiling?, 429 target)
+    ("429 + Retry-After (seconds)", ["--retry-after", "seconds"], True, 0.05),
+    ("429 + Retry-After (HTTP-date)", ["--retry-after", "http-date"], True, 0.05),
+    ("429, no Retry-After", ["--retry-after", "none"], True, 0.10),
+    ("RateLimit-* headers (draft)", ["--rate-limit-headers", "ratelimit"], True, 0.05),
+    ("X-RateLimit-* headers", ["--rate-limit-headers", "x-ratelimit"], True, 0.05),
+    ("server limit above the ceiling", ["--retry-after", "seconds"], False, 0.0),
+]
+
+
+def run_learning(server_rps: float, ceiling: float, days: int, per_day: int, latency_ms: int, write: bool,
+                 command: str) -> list[dict]:
+    from benchmarks.common import days_from
+
+    backfill = days_from(DAY, days)
+    rows, results = [], []
+    for label, flags, below, target_429 in LEARNING_MODES:
+        limit = server_rps if below else ceiling * 2
+        with emulator_process(per_day, "--rate-limit", str(limit), "--latency-ms", str(latency_ms), *flags) as emulator:
+            for day in backfill:
+                warm(emulator.url, day)
+            time.sleep(1.5)  # the warm-up's tokens come back: the walk starts on a full bucket
+            r = walk_days(emulator.url, ceiling, backfill)
+        r["label"] = label
+        results.append(r)
+        share_429 = r["throttled"] / r["requests"] if r["requests"] else 0.0
+        ideal = r["pages"] / min(limit, ceiling)
+        achieved = r["requests"] / r["wall"]
+        if below:
+            met = share_429 <= target_429 and r["wall"] <= 1.25 * ideal
+            target = f"≤ {target_429:.0%} 429s, ≤ 1.25x ideal"
+        else:
+            met = r["throttled"] == 0 and achieved >= 0.9 * ceiling
+            target = "no 429s, ≥ 90 % of the ceiling"
+        met = met and r["exact"]
+        print(f"{label}: {r['requests']} requests, {r['throttled']} x 429, {r['wall']:.2f}s (ideal {ideal:.2f}s), "
+              f"learned {r['learned']:.2f}/s", flush=True)
+        rows.append([
+            label, f"{limit:g}", f"{r['pages']}", f"{r['requests']}", f"{r['throttled']} ({share_429:.1%})",
+            f"{r['wall']:.2f}", f"{ideal:.2f}", f"{r['wall'] / ideal:.2f}x", f"{achieved:.2f}",
+            f"{r['learned']:.2f}", "yes" if r["exact"] else "**no**", f"{target}: " + ("met" if met else "**missed**"),
+        ])
+    body = (
+        f"A backfill of {days} days × {per_day:,} conversations ({results[0]['pages']} pages of {PAGE_SIZE}) walked by "
+        f"one client (as one `raw_conversations` run), `JELOU_REQUESTS_PER_SECOND={ceiling:g}` (the ceiling), 4 pages "
+        f"in flight; emulator in its own process with a token bucket of {server_rps:g} requests/s (one second of "
+        f"burst) and {latency_ms} ms latency, in each rate-limit mode. Ideal wall time = pages ÷ min(server limit, "
+        f"ceiling). Learned = the budget's rate when the walk ended (where the next run starts). Exact = every "
+        f"day's distinct ids equal its total, none repeated.\n\n"
+        + table(["mode", "server req/s", "pages", "requests", "429s", "wall s", "ideal s", "wall ÷ ideal",
+                 "requests/s", "learned req/s", "exact", "target"], rows)
+    )
+    record("rate_learning", "2b. Learning a lower rate limit", body, command, write)
+    return results
 
 
 def walk_day(base_url: str, rps: float, in_flight: int) -> dict:
@@ -45,12 +137,12 @@ def walk_day(base_url: str, rps: float, in_flight: int) -> dict:
     }
 
 
-def warm(base_url: str) -> None:
+def warm(base_url: str, day: date = DAY) -> None:
     """One request for page 1 so the emulator generates the day (a cost the real API does not have)."""
     from benchmarks.common import ENDPOINT, basic_auth
     from jelou_assets.partitions import day_window
 
-    start, end = day_window(DAY)
+    start, end = day_window(day)
     body = {"startAt": start.isoformat(timespec="seconds"), "endAt": end.isoformat(timespec="seconds"), "getJson": True}
     import requests
 
@@ -111,11 +203,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=int, default=200)
     parser.add_argument("--in-flight", default="2,4,8", help="comma-separated JELOU_MAX_PAGES_IN_FLIGHT values")
     parser.add_argument("--repeats", type=int, default=3, help="walks per value; the median is reported")
-    parser.add_argument("--write", action="store_true", help="rewrite the block in docs/BENCHMARKS.md")
+    parser.add_argument("--server-rps", type=float, default=4.0, help="learning: the server's limit")
+    parser.add_argument("--ceiling", type=float, default=5.0, help="learning: JELOU_REQUESTS_PER_SECOND")
+    parser.add_argument("--learn-days", type=int, default=2)
+    parser.add_argument("--learn-per-day", type=int, default=700)
+    parser.add_argument("--learn-latency-ms", type=int, default=100)
+    parser.add_argument("--only", choices=("budget", "learning"), help="run one part only")
+    parser.add_argument("--write", action="store_true", help="rewrite the blocks in docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
+    command = "python -m benchmarks.rate_budget" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     try:
-        run(args.per_day, args.rps, args.latency_ms, [int(v) for v in args.in_flight.split(",")], args.repeats, args.write,
-            "python -m benchmarks.rate_budget" + (" " + " ".join(argv or sys.argv[1:])).rstrip())
+        if args.only != "learning":
+            run(args.per_day, args.rps, args.latency_ms, [int(v) for v in args.in_flight.split(",")], args.repeats,
+                args.write, command)
+        if args.only != "budget":
+            run_learning(args.server_rps, args.ceiling, args.learn_days, args.learn_per_day, args.learn_latency_ms,
+                         args.write, command)
     except (BenchmarkCannotRun, ImportError) as error:
         print(f"benchmark cannot run: {error}", file=sys.stderr)
         return 2

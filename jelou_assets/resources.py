@@ -34,6 +34,7 @@ def jelou_resource() -> JelouResource:
         page_size=settings.positive_int("JELOU_PAGE_SIZE", maximum=1000),
         max_pages_in_flight=settings.positive_int("JELOU_MAX_PAGES_IN_FLIGHT", maximum=32),
         requests_per_second=settings.positive_float("JELOU_REQUESTS_PER_SECOND"),
+        api_pool_limit=settings.positive_int("JELOU_API_POOL_LIMIT", maximum=64),
         max_rewalks=settings.positive_int("JELOU_MAX_REWALKS", maximum=20, minimum=0),
     )
 

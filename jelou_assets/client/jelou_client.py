@@ -70,6 +70,8 @@ class WindowResult:
     retries: int
     throttled: int
     seconds: float
+    # The account's rate as the client's budget had learned it when the walk ended (see RateLimiter).
+    learned_requests_per_second: float | None = None
 
     @cached_property
     def records(self) -> list[dict[str, Any]]:
@@ -97,6 +99,8 @@ class JelouClient:
         page_size: int = 50,
         max_pages_in_flight: int = 4,
         requests_per_second: float = 5.0,
+        start_requests_per_second: float | None = None,
+        rate_share: float = 1.0,
         max_attempts: int = 6,
         backoff_s: float = 0.5,
         max_retry_wait_s: float = 60.0,
@@ -118,7 +122,10 @@ class JelouClient:
         self.max_rewalks = max_rewalks
         self.timeout = (connect_timeout_s, read_timeout_s)
         self.log = log or logging.getLogger(__name__)
-        self.limiter = RateLimiter(requests_per_second)
+        # The ceiling is the setting; the start is what an earlier run learned, when one did.
+        self.limiter = RateLimiter(
+            requests_per_second, start_requests_per_second=start_requests_per_second, share=rate_share, log=self.log
+        )
         self.stats = RequestStats()
         self.session = requests.Session()
         self._adapter = adapter = PageBudgetAdapter(
@@ -175,6 +182,7 @@ class JelouClient:
             retries=retries,
             throttled=throttled,
             seconds=time.monotonic() - began,
+            learned_requests_per_second=self.limiter.learned_requests_per_second,
         )
 
     def _fetch_page(self, body: dict[str, Any], number: int) -> Page:
@@ -214,6 +222,7 @@ class JelouClient:
         history = response.raw.retries.history if response.raw is not None and response.raw.retries else ()
         attempts = 1 + len(history)
         self.stats.add(attempts, len(history), sum(1 for h in history if h.status == 429) + (response.status_code == 429))
+        self.limiter.observe(response.status_code, response.headers)  # the retried answers were shown by BudgetedRetry
         try:
             response.content  # noqa: B018 - reads the whole body
         except requests.exceptions.RequestException as error:  # cut short, or stalled past the read timeout

@@ -20,7 +20,14 @@ class JelouResource(ConfigurableResource):
     auth_scheme: str = Field(default="basic", description="'basic' (Basic base64(id:secret)) or 'raw' (id:secret).")
     page_size: int = Field(default=50, ge=1, le=1000, description="`limit` per page (JELOU_PAGE_SIZE).")
     max_pages_in_flight: int = Field(default=4, ge=1, le=32, description="Pages fetched at once after page 1.")
-    requests_per_second: float = Field(default=5.0, gt=0, description="Client-side budget (JELOU_REQUESTS_PER_SECOND).")
+    requests_per_second: float = Field(
+        default=5.0, gt=0, description="Ceiling of the client-side budget, per step (JELOU_REQUESTS_PER_SECOND)."
+    )
+    api_pool_limit: int = Field(
+        default=2, ge=1, le=64,
+        description="How many steps may call the API at once (JELOU_API_POOL_LIMIT, the `jelou_api` pool's limit): "
+        "each starts at that share of the learned rate.",
+    )
     max_attempts: int = Field(default=6, ge=1, description="Tries per request, first included.")
     max_retry_wait_s: float = Field(default=60.0, gt=0, description="Longest single wait before a retry.")
     connect_timeout_s: float = Field(default=10.0, gt=0)
@@ -34,7 +41,14 @@ class JelouResource(ConfigurableResource):
             raise ValueError(f"auth_scheme {value!r}: use 'basic' or 'raw' (JELOU_AUTH_SCHEME)")
         return value.lower()
 
-    def get_client(self, log: logging.Logger | None = None) -> JelouClient:
+    def get_client(
+        self, log: logging.Logger | None = None, learned_requests_per_second: float | None = None
+    ) -> JelouClient:
+        """A client for one run. `learned_requests_per_second`: the account-wide rate an earlier run settled
+        on; this client starts at its share of it (never above the ceiling) instead of at the ceiling, so the
+        `api_pool_limit` steps that may run at once together start at what one learned."""
+        share = 1.0 / self.api_pool_limit
+        start = None if learned_requests_per_second is None else learned_requests_per_second * share
         return JelouClient(
             base_url=self.base_url,
             client_id=self.client_id,
@@ -43,6 +57,8 @@ class JelouResource(ConfigurableResource):
             page_size=self.page_size,
             max_pages_in_flight=self.max_pages_in_flight,
             requests_per_second=self.requests_per_second,
+            start_requests_per_second=start,
+            rate_share=share,
             max_attempts=self.max_attempts,
             max_retry_wait_s=self.max_retry_wait_s,
             connect_timeout_s=self.connect_timeout_s,

@@ -18,8 +18,9 @@ class BudgetedRetry(Retry):
     """Retries 429/5xx/connection errors/timeouts of our POST (a read, so safe to repeat).
 
     Differences from `Retry`: the first retry backs off too (a 429 without `Retry-After` should not be
-    repeated at once), and each retry waits for a slot of the shared `RateLimiter` so retries cannot
-    exceed the budget.
+    repeated at once), every answer it retries is shown to the shared `RateLimiter` first (a 429 cuts the
+    budget of every thread, not just this request's), and each retry waits for a slot of that limiter so
+    retries cannot exceed the budget.
     """
 
     def __init__(self, *args: Any, limiter: RateLimiter | None = None, **kwargs: Any) -> None:
@@ -38,6 +39,8 @@ class BudgetedRetry(Retry):
         return super().get_backoff_time()
 
     def sleep(self, response: Any = None) -> None:
+        if self.limiter is not None and response is not None:
+            self.limiter.observe(response.status, response.headers)
         super().sleep(response)
         if self.limiter is not None:
             self.limiter.acquire()

@@ -44,8 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--response-timezone", default=d.response_timezone,
                    help="zone of the naive startAt/endAt strings")
     p.add_argument("--now", type=_aware_datetime, default=None, help="freeze the emulator's clock")
-    p.add_argument("--rate-limit", type=float, default=None, metavar="RPS")
-    p.add_argument("--retry-after", choices=("seconds", "http-date", "none"), default="seconds")
+    p.add_argument("--rate-limit", type=float, default=None, metavar="RPS",
+                   help="requests per second across all clients; above it, 429")
+    p.add_argument("--retry-after", choices=("seconds", "http-date", "none"), default="seconds",
+                   help="the 429's Retry-After form, or none")
+    p.add_argument("--rate-limit-headers", choices=("ratelimit", "x-ratelimit", "none"), default="none",
+                   help="quota headers on every answer under --rate-limit: RateLimit-* (IETF draft) or X-RateLimit-*")
     p.add_argument("--latency-ms", type=int, default=0)
     p.add_argument("--error-rate", type=float, default=0.0, help="share of random 500s (seeded)")
     p.add_argument("--fault-plan", type=_fault_plan, default={}, help='e.g. "3=500,5=reset"')
@@ -81,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         response_timezone=args.response_timezone, now=args.now, max_limit=args.max_limit,
         rate_limit_rps=args.rate_limit,
         retry_after=None if args.retry_after == "none" else args.retry_after,
+        rate_limit_headers=None if args.rate_limit_headers == "none" else args.rate_limit_headers,
         latency_ms=args.latency_ms, error_rate=args.error_rate, fault_plan=args.fault_plan,
         drift=args.drift, type_drift=args.type_drift,
         first_day=args.first_day, timestamp_form=args.timestamp_form, team_field=args.team_field,

@@ -29,13 +29,13 @@ import traceback
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .dataset import TEAM_FIELDS, TIMESTAMP_FORMS, SyntheticDataset
+from .rate_limit import HEADER_MODES, RETRY_AFTER_MODES, TokenBucket, quota_headers, retry_after_headers
 
 __all__ = ["EmulatorConfig", "JelouEmulator", "ENDPOINT", "FAULTS"]
 
@@ -68,7 +68,6 @@ _PAYLOAD_FAULTS = frozenset({"truncated", "incomplete", "malformed", "no_results
 _PAGE_FAULTS = frozenset({"duplicate_id", "short_page", "bad_total_pages"})
 FAULTS = _EARLY_FAULTS | _PAYLOAD_FAULTS | _PAGE_FAULTS | {"timeout"}
 
-_RETRY_AFTER_MODES = ("seconds", "http-date", None)
 _EMPTY_RESULTS = ("empty", "missing", "null")
 _POSITIVE_INT = re.compile(r"^[0-9]+$")
 _MAX_LOG = 100_000  # the log is for tests; bound it so benchmarks cannot exhaust memory
@@ -97,6 +96,7 @@ class EmulatorConfig:
     # bad days
     rate_limit_rps: float | None = None
     retry_after: str | None = "seconds"  # "seconds" | "http-date" | None (header absent)
+    rate_limit_headers: str | None = None  # "ratelimit" | "x-ratelimit" | None: quota headers (see rate_limit)
     latency_ms: int = 0
     error_rate: float = 0.0
     fault_plan: dict[int, str] = field(default_factory=dict)  # request number (1-based) -> fault
@@ -116,8 +116,10 @@ class EmulatorConfig:
     omit_links: bool = False
 
     def validate(self) -> None:
-        if self.retry_after not in _RETRY_AFTER_MODES:
-            raise ValueError(f"retry_after must be one of {_RETRY_AFTER_MODES}")
+        if self.retry_after not in RETRY_AFTER_MODES:
+            raise ValueError(f"retry_after must be one of {RETRY_AFTER_MODES}")
+        if self.rate_limit_headers not in HEADER_MODES:
+            raise ValueError(f"rate_limit_headers must be one of {HEADER_MODES}")
         unknown = set(self.accepted_auth_schemes) - {"basic", "raw"}
         if unknown:
             raise ValueError(f"unknown auth schemes: {sorted(unknown)}")
@@ -151,30 +153,6 @@ def _json_reply(status: int, payload: Any, headers: list[tuple[str, str]] | None
 
 class _ValidationError(Exception):
     pass
-
-
-class _TokenBucket:
-    """Requests per second across all connections; capacity = one second of budget."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rate: float | None = None
-        self._tokens = 0.0
-        self._stamp = 0.0
-
-    def take(self, rate: float) -> float:
-        """0 if the request may proceed, else seconds until a token is available."""
-        with self._lock:
-            now = time.monotonic()
-            capacity = max(1.0, rate)
-            if rate != self._rate:  # knob changed: start with a full bucket
-                self._rate, self._tokens, self._stamp = rate, capacity, now
-            self._tokens = min(capacity, self._tokens + (now - self._stamp) * rate)
-            self._stamp = now
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
-                return 0.0
-            return (1.0 - self._tokens) / rate
 
 
 @functools.lru_cache(maxsize=4096)
@@ -237,7 +215,7 @@ class JelouEmulator:
         self._drift_lock = threading.Lock()
         self._ok_answers = 0
         self._arrivals = 0
-        self._bucket = _TokenBucket()
+        self._bucket = TokenBucket()
         self._error_rng = random.Random(f"{self.config.seed}:errors")
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -400,10 +378,12 @@ class JelouEmulator:
             return _json_reply(404, {"message": "Not Found"})
         if parsed["method"] != "POST":
             return _json_reply(405, {"message": "Method Not Allowed"}, [("Allow", "POST")])
+        quota: list[tuple[str, str]] = []
         if cfg.rate_limit_rps:
-            wait = self._bucket.take(cfg.rate_limit_rps)
-            if wait > 0:
-                return self._rate_limited(wait, cfg.retry_after)
+            verdict = self._bucket.take(cfg.rate_limit_rps)
+            quota = quota_headers(verdict, cfg.rate_limit_headers)
+            if verdict.wait > 0:
+                return self._rate_limited(verdict.wait, cfg.retry_after, quota)
         if cfg.error_rate > 0:
             with self._log_lock:
                 unlucky = self._error_rng.random() < cfg.error_rate
@@ -415,7 +395,9 @@ class JelouEmulator:
             start, end, limit, page = self._validate(parsed, cfg)
         except _ValidationError:
             return _json_reply(422, BODY_422)
-        return self._page(start, end, limit, page, cfg, page_fault)
+        reply = self._page(start, end, limit, page, cfg, page_fault)
+        reply.headers.extend(quota)
+        return reply
 
     @staticmethod
     def _authenticated(header: str | None, cfg: EmulatorConfig) -> bool:
@@ -491,15 +473,8 @@ class JelouEmulator:
         return _Reply(200, text.encode())
 
     @staticmethod
-    def _rate_limited(wait: float, mode: str | None) -> _Reply:
-        seconds = max(1, math.ceil(wait))
-        headers = []
-        if mode == "seconds":
-            headers.append(("Retry-After", str(seconds)))
-        elif mode == "http-date":
-            # HTTP dates have whole-second resolution: round up so waiting until the date is enough.
-            headers.append(("Retry-After", formatdate(math.ceil(time.time()) + seconds, usegmt=True)))
-        return _json_reply(429, BODY_429, headers)
+    def _rate_limited(wait: float, mode: str | None, quota: list[tuple[str, str]] | None = None) -> _Reply:
+        return _json_reply(429, BODY_429, retry_after_headers(wait, mode) + (quota or []))
 
     def _fault_reply(self, fault: str, cfg: EmulatorConfig) -> _Reply:
         if fault == "401":  # credentials revoked mid-walk

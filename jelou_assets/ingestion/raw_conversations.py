@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import pyarrow as pa
+import sqlalchemy as sa
 from dagster import (
     AssetExecutionContext,
     Backoff,
@@ -42,8 +43,20 @@ LOADS_SCHEMA = pa.schema(
         ("throttled", pa.int32()),
         ("seconds", pa.float64()),
         ("fetched_at", pa.timestamp("us")),
+        ("learned_requests_per_second", pa.float64()),
     ]
 )
+
+
+def last_learned_rate(warehouse: WarehouseResource) -> float | None:
+    """The account-wide rate the latest stored load had learned, where the next client starts (None: no
+    load has recorded one yet). The warehouse is what every run and process shares, so it outlives them."""
+    loads = tables.raw_partition_loads
+    column = loads.c.learned_requests_per_second
+    latest = warehouse.read_frame(
+        sa.select(column).where(column.is_not(None)).order_by(loads.c.fetched_at.desc()).limit(1)
+    )
+    return None if latest.empty else float(latest.iloc[0, 0])
 
 
 def raw_rows(day: date, window: WindowResult, fetched_at: datetime) -> dict:
@@ -73,6 +86,7 @@ def raw_rows(day: date, window: WindowResult, fetched_at: datetime) -> dict:
             "throttled": [window.throttled],
             "seconds": [window.seconds],
             "fetched_at": [fetched_at],
+            "learned_requests_per_second": [window.learned_requests_per_second],
         },
         schema=LOADS_SCHEMA,
     )
@@ -118,7 +132,13 @@ def ingest_days(
 )
 def raw_conversations(context: AssetExecutionContext, jelou: JelouResource, warehouse: WarehouseResource) -> MaterializeResult:
     days = [date.fromisoformat(key) for key in context.partition_keys]
-    client = jelou.get_client(log=context.log)
+    learned = last_learned_rate(warehouse)
+    client = jelou.get_client(log=context.log, learned_requests_per_second=learned)
+    origin = f"1/{jelou.api_pool_limit} of the learned {learned:.2f}" if learned else "nothing learned yet"
+    context.log.info(
+        f"request budget starts at {client.limiter.requests_per_second:.2f} requests/s "
+        f"(ceiling {client.limiter.ceiling:g} per step; {origin})"
+    )
     totals = {"rows": 0, "api_total": 0, "pages": 0, "requests": 0, "retries": 0, "throttled": 0, "walks": 0}
     seconds = 0.0
     try:
@@ -132,7 +152,8 @@ def raw_conversations(context: AssetExecutionContext, jelou: JelouResource, ware
                 context.log.info(
                     f"{day} ({number}/{len(days)}): {len(window.ids)} conversations, {window.pages} pages, "
                     f"{window.requests} requests, {window.retries} retries, {window.throttled} throttled, "
-                    f"fetched in {window.seconds:.3f}s, stored in {stored_s:.3f}s"
+                    f"fetched in {window.seconds:.3f}s, stored in {stored_s:.3f}s; "
+                    f"learned rate {window.learned_requests_per_second:.2f} requests/s"
                 )
     finally:
         client.close()
@@ -141,6 +162,7 @@ def raw_conversations(context: AssetExecutionContext, jelou: JelouResource, ware
             "days": len(days),
             **{key: MetadataValue.int(value) for key, value in totals.items()},
             "fetch_seconds": MetadataValue.float(round(seconds, 3)),
+            "learned_requests_per_second": MetadataValue.float(round(client.limiter.learned_requests_per_second, 3)),
             "warehouse": warehouse.display_url,
         }
     )

@@ -34,6 +34,10 @@ raw_partition_loads = sa.Table(
     sa.Column("throttled", sa.Integer, nullable=False),
     sa.Column("seconds", sa.Float, nullable=False),
     sa.Column("fetched_at", sa.DateTime, nullable=False),
+    sa.Column(
+        "learned_requests_per_second", sa.Float,
+        comment="the account's rate as the client's budget had learned it after this day's walk; the next run starts there",
+    ),
 )
 
 conversation_facts = sa.Table(
