@@ -181,3 +181,40 @@ def test_timestamp_beyond_any_conversations_range_is_null_and_flagged(timezone: 
     # Read at the zone's offset these fall in year 0 or 10000, which no Python or warehouse reader can hold.
     facts, summary = clean({**EXAMPLE, "startAt": start}, timezone=timezone)
     assert pd.isna(facts.iloc[0]["started_at"]) and summary.flags["unparseable_start"] == 1
+
+
+@pytest.mark.parametrize("text", ["2026-01-15T10:30:00.000Z", "2026-01-15T05:30:00-05:00", "2026-01-15T19:30:00+0900",
+                                  "2026-01-15 10:30:00+00:00"])
+def test_iso_timestamps_with_a_zone_are_that_instant_whatever_the_response_timezone(text):
+    facts, summary = clean({**EXAMPLE, "startAt": text}, timezone="America/Guayaquil")
+    assert facts.iloc[0]["started_at"] == pd.Timestamp("2026-01-15 10:30:00")
+    assert "unparseable_start" not in summary.flags
+
+
+def test_iso_timestamps_without_a_zone_are_read_in_the_response_timezone_keeping_fractions():
+    facts, _ = clean({**EXAMPLE, "startAt": "2026-01-15T05:30:00.250"}, timezone="America/Guayaquil")
+    assert facts.iloc[0]["started_at"] == pd.Timestamp("2026-01-15 10:30:00.250")
+
+
+@pytest.mark.parametrize("end", [None, ""])
+def test_a_null_or_empty_end_of_an_active_conversation_is_null(end):
+    assert pd.isna(one(state="active", endAt=end, conversationDuration=0)["ended_at"])
+
+
+@pytest.mark.parametrize("assignation", [{"teamName": ""}, {}, None, "missing"])
+def test_team_falls_back_to_the_operators_team_and_says_so(assignation):
+    record = {**EXAMPLE, "operator": {"names": "OPERATOR_NAME", "team": "Soporte"}, "assignationMethod": assignation}
+    if assignation == "missing":
+        del record["assignationMethod"]
+    facts, _ = clean(record)
+    assert (facts.iloc[0]["team_name"], facts.iloc[0]["team_source"]) == ("Soporte", "operator.team")
+
+
+def test_the_assignation_team_wins_over_the_operators_and_says_so():
+    row = one(operator={"names": "OPERATOR_NAME", "team": "Soporte"})
+    assert (row["team_name"], row["team_source"]) == ("TEAM_NAME", "assignationMethod.teamName")
+
+
+def test_a_record_with_no_team_anywhere_has_no_team_source():
+    row = one(assignationMethod={"teamName": "  "})
+    assert pd.isna(row["team_name"]) and pd.isna(row["team_source"])
