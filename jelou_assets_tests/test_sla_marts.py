@@ -25,16 +25,22 @@ from sqlalchemy.pool import NullPool
 
 from jelou_assets.sla.dbt_env import dbt_env_from_url
 from jelou_assets_tests.sla_reference import (
-    BOOL_COLUMNS,
     COUNT_COLUMNS,
     MEASURE_COLUMNS,
     OPERATOR_GRAIN,
+    OPERATOR_PERIOD_GRAIN,
     RATIO_COLUMNS,
     SECONDS_COLUMNS,
+    STATUSES,
+    TEAM_CHANNEL_GRAIN,
     TEAM_GRAIN,
+    TEAM_PERIOD_GRAIN,
     assert_mart_equal,
     normalise,
+    reference_conversation_sla,
     reference_operator_sla,
+    reference_period_sla,
+    reference_team_channel_sla,
     reference_team_sla,
 )
 
@@ -43,9 +49,22 @@ DBT_PROJECT = REPO_ROOT / "dbt_project"
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 POLICIES = pd.read_csv(DBT_PROJECT / "seeds" / "sla_policies.csv")
 
-DAYS = [dt.date(2025, 3, 1) + dt.timedelta(days=offset) for offset in range(5)]
+DAYS = [dt.date(2025, 3, 1) + dt.timedelta(days=offset) for offset in range(5)]  # Saturday to Wednesday
 DAY_WITHOUT_REPLIES = DAYS[3]
-MARTS = {"team_sla_daily": TEAM_GRAIN, "operator_sla_daily": OPERATOR_GRAIN}
+DAY_BEFORE = dt.date(2025, 2, 28)  # one conversation in February, in the week of 24 February
+DAILY_MARTS = {
+    "team_sla_daily": (TEAM_GRAIN, reference_team_sla),
+    "operator_sla_daily": (OPERATOR_GRAIN, reference_operator_sla),
+    "team_channel_sla_daily": (TEAM_CHANNEL_GRAIN, reference_team_channel_sla),
+}
+ROLLUPS = {
+    "team_sla_weekly": (TEAM_PERIOD_GRAIN, lambda facts, policies: reference_period_sla(facts, policies, "week", False)),
+    "operator_sla_weekly": (OPERATOR_PERIOD_GRAIN, lambda facts, policies: reference_period_sla(facts, policies, "week", True)),
+    "team_sla_monthly": (TEAM_PERIOD_GRAIN, lambda facts, policies: reference_period_sla(facts, policies, "month", False)),
+    "operator_sla_monthly": (OPERATOR_PERIOD_GRAIN, lambda facts, policies: reference_period_sla(facts, policies, "month", True)),
+}
+MARTS = {**DAILY_MARTS, **ROLLUPS}
+TARGET_S = {team: float(t) for team, t in zip(POLICIES["team_name"], POLICIES["first_reply_target_s"])}
 
 FACT_COLUMNS = {
     "conversation_id": sa.Text,
@@ -76,7 +95,9 @@ FACTS_TABLE = sa.Table(
 
 
 def synthetic_facts(seed: int = 20250301) -> pd.DataFrame:
-    """Several days of seeded random conversations with the awkward cases built in."""
+    """Several days of seeded random conversations with the awkward cases built in, including never-replied
+    conversations of every status: breached (ended or still waiting past the target), pending (still open,
+    fetched younger than the target) and excluded (ended within it), some exactly on the target."""
     rng = np.random.default_rng(seed)
     rosters = {  # "Ana" works for two teams; None = null team / operator
         "Ventas": ["Ana", "Bruno", "Carla"],
@@ -86,6 +107,7 @@ def synthetic_facts(seed: int = 20250301) -> pd.DataFrame:
     }
     states = ["active", "closed", "resolved", "expired", "transferred", None]
     state_weights = [0.15, 0.35, 0.3, 0.1, 0.05, 0.05]
+    origins = np.array(["whatsapp", "web", "ticket", None], dtype=object)
     # first replies exactly on a target (<= is inclusive) and one millisecond over it
     boundary_ms = [120_000, 120_001, 300_000, 300_001, 600_000, 600_001]
     rows = []
@@ -94,16 +116,35 @@ def synthetic_facts(seed: int = 20250301) -> pd.DataFrame:
             team = rng.choice(np.array(list(rosters), dtype=object))
             operator = rng.choice(np.array(rosters[team], dtype=object))
             state = rng.choice(np.array(states, dtype=object), p=state_weights)
-            if day == DAY_WITHOUT_REPLIES or rng.random() < 0.15:
+            if day == DAY_WITHOUT_REPLIES or rng.random() < 0.25:
                 first_reply_ms = None
             elif rng.random() < 0.15:
                 first_reply_ms = int(rng.choice(boundary_ms))
             else:
                 first_reply_ms = int(rng.exponential(250_000))
-            rows.append(_fact(day, index, team, operator, state, first_reply_ms, rng))
+            row = _fact(day, index, team, operator, state, first_reply_ms, rng, origin=rng.choice(origins))
+            if first_reply_ms is None:
+                _unanswered(row, TARGET_S.get(team, TARGET_S["*"]), rng)
+            rows.append(row)
     # a team with a single conversation in the whole data set
     rows.append(_fact(DAYS[1], 99, "Postventa", "Iván", "resolved", 45_500, rng))
+    # the last day of February: another week and another month
+    rows.append(_fact(DAY_BEFORE, 0, "Ventas", "Ana", "closed", 30_000, rng))
+    rows.append(_fact(DAY_BEFORE, 1, "Ventas", "Bruno", "closed", 500_000, rng))
     return with_fact_dtypes(pd.DataFrame(rows, columns=list(FACT_COLUMNS)))
+
+
+def _unanswered(row: dict, target_s: float, rng) -> None:
+    """Shape a never-replied conversation into one of the cases around its team's target."""
+    started = row["started_at"]
+    case = rng.choice(["left_early", "ended_on_target", "open_young", "open_on_target", "as_drawn"], p=[0.3, 0.1, 0.25, 0.1, 0.25])
+    if case in ("left_early", "ended_on_target"):
+        duration_ms = int(target_s * 1000) if case == "ended_on_target" else int(rng.integers(1_000, int(target_s * 1000 * 1.5)))
+        row.update(state="closed", ended_reason="user", duration_ms=duration_ms, ended_at=started + dt.timedelta(milliseconds=duration_ms))
+    elif case in ("open_young", "open_on_target"):
+        waited_ms = int(target_s * 1000) if case == "open_on_target" else int(rng.integers(0, int(target_s * 1000 * 2)))
+        row.update(state="active", ended_reason=None, duration_ms=None, ended_at=None,
+                   fetched_at=started + dt.timedelta(milliseconds=waited_ms))
 
 
 def with_fact_dtypes(facts: pd.DataFrame) -> pd.DataFrame:
@@ -111,7 +152,7 @@ def with_fact_dtypes(facts: pd.DataFrame) -> pd.DataFrame:
     return facts.astype({"first_reply_ms": "Int64", "duration_ms": "Int64"})
 
 
-def _fact(day, index, team, operator, state, first_reply_ms, rng) -> dict:
+def _fact(day, index, team, operator, state, first_reply_ms, rng, origin="whatsapp") -> dict:
     started_at = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=int(rng.integers(0, 86_000)))
     if state == "active":
         duration_ms = None
@@ -124,7 +165,7 @@ def _fact(day, index, team, operator, state, first_reply_ms, rng) -> dict:
         "ended_at": None if duration_ms is None else started_at + dt.timedelta(milliseconds=duration_ms),
         "state": state,
         "ended_reason": None if state == "active" else "operator",
-        "origin": "whatsapp",
+        "origin": origin,
         "operator_name": operator,
         "team_name": team,
         "bot_name": "Bot Principal",
@@ -170,9 +211,11 @@ class Warehouse:
             connection.execute(sa.text(sql))
 
     def read_mart(self, name: str) -> pd.DataFrame:
+        return normalise(self.read_table(name), MARTS[name][0])
+
+    def read_table(self, name: str) -> pd.DataFrame:
         with self.engine.connect() as connection:
-            frame = pd.read_sql(sa.text(f"select * from jelou.{name}"), connection)
-        return normalise(frame, MARTS[name])
+            return pd.read_sql(sa.text(f"select * from jelou.{name}"), connection)
 
     def column_types(self, table: str) -> dict[str, str]:
         query = sa.text(
@@ -202,21 +245,27 @@ class Warehouse:
         if not results_file.exists():
             return {}
         results = json.loads(results_file.read_text())["results"]
-        return {result["unique_id"].split(".")[2]: result["status"] for result in results}
+        # unit_test.<project>.<model>.<name>; every other node: <type>.<project>.<name>[.<hash>]
+        return {
+            result["unique_id"].split(".")[3 if result["unique_id"].startswith("unit_test.") else 2]: result["status"]
+            for result in results
+        }
 
 
 def assert_marts_match_reference(warehouse: Warehouse, facts: pd.DataFrame | None = None, days=None) -> None:
     facts = warehouse.facts if facts is None else facts
-    references = {
-        "team_sla_daily": reference_team_sla(facts, POLICIES),
-        "operator_sla_daily": reference_operator_sla(facts, POLICIES),
-    }
-    for name, grain in MARTS.items():
-        actual, expected = warehouse.read_mart(name), references[name]
+    for name, (grain, reference) in DAILY_MARTS.items():
+        actual, expected = warehouse.read_mart(name), reference(facts, POLICIES)
         if days is not None:
             actual = actual[actual["partition_date"].isin(days)].reset_index(drop=True)
             expected = expected[expected["partition_date"].isin(days)].reset_index(drop=True)
         assert_mart_equal(actual, expected, grain)
+
+
+def assert_rollups_match_reference(warehouse: Warehouse, facts: pd.DataFrame | None = None) -> None:
+    facts = warehouse.facts if facts is None else facts
+    for name, (grain, reference) in ROLLUPS.items():
+        assert_mart_equal(warehouse.read_mart(name), normalise(reference(facts, POLICIES), grain), grain)
 
 
 def assert_all_passed(statuses: dict[str, str]) -> None:
@@ -317,40 +366,57 @@ def test_reference_against_hand_computed_values():
             _hand_fact("a", day, "Ventas", "Ana", "closed", 1_000, 10_000),
             _hand_fact("b", day, "Ventas", "Ana", "expired", 2_000, 20_000),
             _hand_fact("c", day, "Ventas", "Bruno", "resolved", 3_000, 30_000),
-            _hand_fact("d", day, "Ventas", "Bruno", "closed", 120_000, 40_000),  # exactly on target
-            _hand_fact("e", day, "Ventas", None, "active", 120_001, None),  # 1 ms over
-            _hand_fact("f", day, "Ventas", None, "weird", None, 60_000),  # never replied
-            _hand_fact("g", day, None, "Hugo", None, None, None),
+            _hand_fact("d", day, "Ventas", "Bruno", "closed", 120_000, 40_000),  # exactly on target: met
+            _hand_fact("e", day, "Ventas", None, "active", 120_001, None),  # 1 ms over: breached
+            _hand_fact("f", day, "Ventas", None, "weird", None, 60_000),  # never replied, left after 60 s: excluded
+            _hand_fact("g", day, None, "Hugo", None, None, None),  # never replied, waiting 10 s when fetched: pending
+            _hand_fact("h", day, "Ventas", "Ana", "expired", None, 120_000),  # never replied, ended on target: excluded
+            _hand_fact("i", day, "Ventas", "Ana", "expired", None, 121_000),  # never replied, ended past it: breached
+            _hand_fact("j", day, "Ventas", "Ana", "active", None, None, waited_s=120.5),  # still waiting past it: breached
         ],
         columns=list(FACT_COLUMNS),
     )
+    statuses = dict(zip(facts["conversation_id"], reference_conversation_sla(facts, POLICIES)["sla_status"]))
+    assert statuses == {
+        "a": "met", "b": "met", "c": "met", "d": "met", "e": "breached", "f": "excluded", "g": "pending",
+        "h": "excluded", "i": "breached", "j": "breached",
+    }
     team = reference_team_sla(facts, POLICIES).set_index("team_name")
     ventas = team.loc["Ventas"]
     ventas_policy = POLICIES.set_index("team_name").loc["Ventas"]
     first_replies = np.array([1, 2, 3, 120, 120.001])
-    assert ventas["conversations"] == 6 and ventas["replied"] == 5 and ventas["within_sla"] == 4
+    assert (ventas["conversations"], ventas["replied"], ventas["within_sla"], ventas["met"]) == (9, 5, 4, 4)
+    assert (ventas["breached_conversations"], ventas["unanswered"], ventas["pending"], ventas["excluded"]) == (3, 4, 0, 2)
     assert ventas["sla_target_s"] == ventas_policy["first_reply_target_s"] == 120
-    assert ventas["sla_attainment"] == 4 / 5
-    assert ventas["breached"] == (4 / 5 < ventas_policy["attainment_goal"])
+    assert ventas["sla_attainment"] == 4 / 7
+    assert ventas["reply_rate"] == 5 / 9
+    assert ventas["breached"] == (4 / 7 < ventas_policy["attainment_goal"])
     assert ventas["first_reply_p50_s"] == 3.0
     assert ventas["first_reply_p90_s"] == pytest.approx(120 + 0.6 * 0.001)  # rank 3.6 of 0..4
     assert ventas["first_reply_avg_s"] == pytest.approx(first_replies.mean())
     assert ventas["first_reply_max_s"] == 120.001
-    assert ventas["duration_p50_s"] == 30.0 and ventas["duration_p90_s"] == pytest.approx(40 + 0.6 * 20)
-    assert (ventas["active"], ventas["closed"], ventas["resolved"], ventas["expired"], ventas["other_state"]) == (1, 2, 1, 1, 1)
-    assert ventas["expired_share"] == 1 / 6
+    assert ventas["duration_p50_s"] == 40.0
+    assert (ventas["active"], ventas["closed"], ventas["resolved"], ventas["expired"], ventas["other_state"]) == (2, 2, 1, 3, 1)
+    assert ventas["expired_share"] == 3 / 9
     no_team = team.loc["(no team)"]
     default = POLICIES.set_index("team_name").loc["*"]
     assert no_team["sla_target_s"] == default["first_reply_target_s"] and no_team["replied"] == 0
-    assert np.isnan(no_team["sla_attainment"]) and not no_team["breached"] and no_team["other_state"] == 1
+    assert no_team["pending"] == 1 and np.isnan(no_team["sla_attainment"]) and not no_team["breached"]
     operators = reference_operator_sla(facts, POLICIES)
     assert set(operators["operator_name"]) == {"Ana", "Bruno", "(no operator)", "Hugo"}
+    week = reference_period_sla(facts, POLICIES, "week", by_operator=False).set_index("team_name")
+    assert week.loc["Ventas", "period_start"] == dt.date(2025, 2, 24) and week.loc["Ventas", "period_end"] == dt.date(2025, 3, 2)
+    month = reference_period_sla(facts, POLICIES, "month", by_operator=False).set_index("team_name")
+    assert month.loc["Ventas", "period_start"] == dt.date(2025, 3, 1) and month.loc["Ventas", "period_end"] == dt.date(2025, 3, 31)
 
 
-def _hand_fact(conversation_id, day, team, operator, state, first_reply_ms, duration_ms) -> dict:
+def _hand_fact(conversation_id, day, team, operator, state, first_reply_ms, duration_ms, waited_s=10.0) -> dict:
+    started_at = dt.datetime.combine(day, dt.time(10))
+    ended_at = None if duration_ms is None else started_at + dt.timedelta(milliseconds=duration_ms)
     return {
         "conversation_id": conversation_id, "partition_date": day, "state": state, "team_name": team,
         "operator_name": operator, "first_reply_ms": first_reply_ms, "duration_ms": duration_ms,
+        "started_at": started_at, "ended_at": ended_at, "fetched_at": started_at + dt.timedelta(seconds=waited_s),
     }
 
 
@@ -360,41 +426,80 @@ def test_synthetic_facts_cover_the_awkward_cases():
     assert (facts.groupby("team_name")["conversation_id"].count() == 1).any()
     assert facts.loc[facts["partition_date"] == DAY_WITHOUT_REPLIES, "first_reply_ms"].isna().all()
     assert facts.dropna(subset=["operator_name", "team_name"]).groupby("operator_name")["team_name"].nunique().max() > 1
-    assert facts["team_name"].isna().any() and facts["operator_name"].isna().any()
+    assert facts["team_name"].isna().any() and facts["operator_name"].isna().any() and facts["origin"].isna().any()
     assert (~facts["state"].isin(["active", "closed", "resolved", "expired"])).any()
     active = facts[facts["state"] == "active"]
     assert len(active) and active["duration_ms"].isna().all()
 
 
+def test_synthetic_facts_hold_every_status_and_its_boundaries():
+    conversations = reference_conversation_sla(synthetic_facts(), POLICIES)
+    unanswered = conversations[conversations["first_reply_s"].isna()]
+    assert set(unanswered["sla_status"]) == {"breached", "pending", "excluded"}
+    assert set(conversations["sla_status"]) == set(STATUSES)
+    on_target = unanswered[unanswered["elapsed_s"] == unanswered["sla_target_s"]]
+    assert {"pending", "excluded"} <= set(on_target["sla_status"]), "never-replied conversations exactly on their target"
+    waiting_past = unanswered[unanswered["ended_at"].isna() & (unanswered["sla_status"] == "breached")]
+    assert len(waiting_past), "still waiting past the target when fetched"
+
+
 def test_full_build_matches_reference(sla_warehouse):
     assert_all_passed(sla_warehouse.initial_build)
     for expected_node in [
-        "sla_policies", "team_sla_daily", "operator_sla_daily",
-        "team_sla_daily_unique_grain", "operator_sla_daily_unique_grain",
-        "team_sla_daily_within_sla_le_replied_le_conversations",
+        "sla_policies", "conversation_sla", *MARTS,
+        "team_sla_daily_unique_grain", "operator_sla_daily_unique_grain", "team_channel_sla_daily_unique_grain",
+        "team_sla_weekly_unique_grain", "operator_sla_monthly_unique_grain",
+        "team_sla_daily_within_sla_le_replied_le_conversations", "team_sla_daily_sla_statuses_add_up",
         "team_sla_daily_reconciles_with_facts", "operator_sla_daily_reconciles_with_facts",
     ]:
         assert expected_node in sla_warehouse.initial_build
     assert_marts_match_reference(sla_warehouse)
+    assert_rollups_match_reference(sla_warehouse)
     team = sla_warehouse.read_mart("team_sla_daily")
-    assert team.loc[team["partition_date"] == DAY_WITHOUT_REPLIES, "sla_attainment"].isna().all()
     assert team["breached"].any() and not team["breached"].all()
+    assert team["pending"].sum() and team["excluded"].sum() and team["breached_conversations"].sum()
+
+
+def test_conversation_sla_gives_each_conversation_the_reference_status(sla_warehouse):
+    actual = sla_warehouse.read_table("conversation_sla").sort_values("conversation_id", ignore_index=True)
+    expected = reference_conversation_sla(sla_warehouse.facts, POLICIES).sort_values("conversation_id", ignore_index=True)
+    assert list(actual["conversation_id"]) == list(expected["conversation_id"])
+    assert list(actual["sla_status"]) == list(expected["sla_status"])
+    for column in ["sla_target_s", "first_reply_s", "elapsed_s"]:
+        pd.testing.assert_series_equal(pd.to_numeric(actual[column]).astype("float64"), expected[column],
+                                       check_exact=False, rtol=0, atol=1e-6, check_names=False)
+    reasons = actual.groupby("sla_status")["sla_reason"].unique().map(set).to_dict()
+    assert reasons["breached"] == {"replied after target", "no reply, ended after target", "no reply, still waiting past target"}
+    assert reasons["pending"] == {"no reply yet, younger than target"}
+
+
+def test_unit_tests_pin_every_status_boundary(sla_warehouse):
+    unit_tests = {name: status for name, status in sla_warehouse.initial_build.items() if name.startswith("status_")}
+    assert set(unit_tests) >= {
+        "status_reply_on_target_met_one_ms_later_breached",
+        "status_no_reply_ended_on_target_excluded_one_s_later_breached",
+        "status_no_reply_open_under_target_pending_past_it_breached",
+        "status_unlisted_or_missing_team_gets_the_default_policy",
+        "status_no_reply_without_start_time_excluded",
+    }
+    assert sla_warehouse.initial_build["attainment_counts_unanswered_breaches_not_pending_or_excluded"] == "pass"
+    assert set(unit_tests.values()) == {"pass"}
 
 
 def test_mart_column_types(sla_warehouse):
     counts = dict.fromkeys(COUNT_COLUMNS, "bigint")
     doubles = dict.fromkeys(SECONDS_COLUMNS + RATIO_COLUMNS, "double precision")
-    for name, grain in MARTS.items():
-        keys = {"partition_date": "date", **dict.fromkeys(grain[1:], "text")}
+    for name, (grain, _) in MARTS.items():
+        keys = {grain[0]: "date", **({"period_end": "date"} if name in ROLLUPS else {}), **dict.fromkeys(grain[1:], "text")}
         expected = {**keys, **{c: {**counts, **doubles, "breached": "boolean"}[c] for c in MEASURE_COLUMNS}}
-        assert sla_warehouse.column_types(name) == expected
+        assert sla_warehouse.column_types(name) == expected, name
 
 
 def test_rerun_window_replaces_exactly_its_days(sla_warehouse):
     original = sla_warehouse.facts
     window = (DAYS[1], DAYS[2])
-    inside, outside = [DAYS[1], DAYS[2]], [DAYS[0], DAYS[3], DAYS[4]]
-    before = {name: sla_warehouse.read_mart(name) for name in MARTS}
+    inside, outside = [DAYS[1], DAYS[2]], [DAY_BEFORE, DAYS[0], DAYS[3], DAYS[4]]
+    before = {name: sla_warehouse.read_mart(name) for name in DAILY_MARTS}
 
     changed = original.copy()
     # DAYS[1]: an active conversation got closed, another conversation disappeared
@@ -410,12 +515,13 @@ def test_rerun_window_replaces_exactly_its_days(sla_warehouse):
     changed = pd.concat([changed, pd.DataFrame([late])], ignore_index=True)
     sla_warehouse.load_facts(changed)
 
-    statuses = sla_warehouse.dbt("build", vars={"min_date": window[0].isoformat(), "max_date": window[1].isoformat()})
+    vars = {"min_date": window[0].isoformat(), "max_date": window[1].isoformat()}
+    statuses = sla_warehouse.dbt("build", "--exclude", "tag:weekly", "tag:monthly", vars=vars)
     assert_all_passed(statuses)  # reconciliation is limited to the window, so the stale DAYS[0] is fine
-    after = {name: sla_warehouse.read_mart(name) for name in MARTS}
+    after = {name: sla_warehouse.read_mart(name) for name in DAILY_MARTS}
 
     assert_marts_match_reference(sla_warehouse, changed, days=inside)
-    for name, grain in MARTS.items():
+    for name, (grain, _) in DAILY_MARTS.items():
         assert not (after[name]["partition_date"] == DAYS[2]).any(), f"{name} kept the vanished day"
         assert_mart_equal(
             after[name][after[name]["partition_date"].isin(outside)].reset_index(drop=True),
@@ -426,13 +532,32 @@ def test_rerun_window_replaces_exactly_its_days(sla_warehouse):
     assert after["team_sla_daily"].loc[day0, "conversations"].sum() == (original["partition_date"] == DAYS[0]).sum()
 
     # the same window again changes nothing and duplicates nothing
-    sla_warehouse.dbt("run", vars={"min_date": window[0].isoformat(), "max_date": window[1].isoformat()})
-    for name, grain in MARTS.items():
+    sla_warehouse.dbt("run", "--exclude", "tag:weekly", "tag:monthly", vars=vars)
+    for name, (grain, _) in DAILY_MARTS.items():
         assert_mart_equal(sla_warehouse.read_mart(name), after[name], grain)
 
     # take the late DAYS[0] conversation back out: facts and marts agree everywhere again
     sla_warehouse.load_facts(changed[changed["conversation_id"] != late["conversation_id"]].reset_index(drop=True))
+    assert_all_passed(sla_warehouse.dbt("build", vars={"min_date": DAYS[0].isoformat(), "max_date": DAYS[0].isoformat()}))
     assert_marts_match_reference(sla_warehouse)
+
+
+def test_a_rollup_rebuilt_for_one_day_recomputes_its_whole_period(sla_warehouse):
+    """A window of one day (what a late-arrival refresh changes) rebuilds the week and the month holding it
+    from all their days' conversations, never from that day alone."""
+    original = sla_warehouse.facts
+    changed = original.copy()
+    day = DAYS[3]  # Tuesday 4 March: week of 3 March, month of March
+    replies = changed.index[(changed["partition_date"] == day)][:5]
+    changed.loc[replies, "first_reply_ms"] = 1_000  # replies that arrived since
+    sla_warehouse.load_facts(changed)
+    vars = {"min_date": day.isoformat(), "max_date": day.isoformat()}
+    assert_all_passed(sla_warehouse.dbt("build", vars=vars))
+    assert_rollups_match_reference(sla_warehouse, changed)
+
+    sla_warehouse.load_facts(original)
+    assert_all_passed(sla_warehouse.dbt("build", vars=vars))
+    assert_rollups_match_reference(sla_warehouse)
 
 
 def test_dbt_tests_catch_broken_data_and_a_full_rerun_repairs_it(sla_warehouse):
@@ -458,6 +583,7 @@ def test_dbt_tests_catch_broken_data_and_a_full_rerun_repairs_it(sla_warehouse):
     sla_warehouse.load_facts(good)
     assert_all_passed(sla_warehouse.dbt("build"))
     assert_marts_match_reference(sla_warehouse)
+    assert_rollups_match_reference(sla_warehouse)
 
 
 def test_window_vars_are_validated(sla_warehouse):

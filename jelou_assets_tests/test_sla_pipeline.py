@@ -19,10 +19,16 @@ from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR, sla_db
 from jelou_assets_tests.conftest import jelou_for
 from jelou_assets_tests.sla_reference import (
     OPERATOR_GRAIN,
+    OPERATOR_PERIOD_GRAIN,
+    TEAM_CHANNEL_GRAIN,
     TEAM_GRAIN,
+    TEAM_PERIOD_GRAIN,
     assert_mart_equal,
     normalise,
+    reference_conversation_sla,
     reference_operator_sla,
+    reference_period_sla,
+    reference_team_channel_sla,
     reference_team_sla,
 )
 
@@ -44,18 +50,26 @@ def run_pipeline(emu, warehouse, first: str, last: str, instance=None):
     )
 
 
-def facts_from_emulator(emu: JelouEmulator, days: list[str]) -> pd.DataFrame:
-    """The API's documented meaning, read directly: no reply is 0, active conversations have no duration."""
+def facts_from_emulator(emu: JelouEmulator, days: list[str], warehouse) -> pd.DataFrame:
+    """The API's documented meaning, read directly: no reply is 0, active conversations have no duration and
+    no end, times are UTC. Only when each record was fetched comes from the pipeline (raw_conversations)."""
+    fetched = warehouse.read_frame(sa.text("SELECT conversation_id, fetched_at FROM jelou.raw_conversations"))
+    fetched_at = dict(zip(fetched["conversation_id"], pd.to_datetime(fetched["fetched_at"])))
     rows = []
     for key in days:
         for record in emu.dataset.conversations_between(*day_window(date.fromisoformat(key))):
             active = record["state"] == "active"
             rows.append(
                 {
+                    "conversation_id": record["_id"],
                     "partition_date": date.fromisoformat(key),
                     "team_name": record["assignationMethod"]["teamName"],
                     "operator_name": record["operator"]["names"],
+                    "origin": record["origin"],
                     "state": record["state"],
+                    "started_at": pd.Timestamp(record["startAt"]),
+                    "ended_at": pd.Timestamp(record["endAt"]) if record["endAt"] else pd.NaT,
+                    "fetched_at": fetched_at[record["_id"]],
                     "first_reply_ms": record["timeRepliedOperator"] or None,
                     "duration_ms": None if active else record["conversationDuration"],
                 }
@@ -66,18 +80,37 @@ def facts_from_emulator(emu: JelouEmulator, days: list[str]) -> pd.DataFrame:
     return frame
 
 
+MARTS = {
+    "team_sla_daily": (TEAM_GRAIN, reference_team_sla),
+    "operator_sla_daily": (OPERATOR_GRAIN, reference_operator_sla),
+    "team_channel_sla_daily": (TEAM_CHANNEL_GRAIN, reference_team_channel_sla),
+    "team_sla_weekly": (TEAM_PERIOD_GRAIN, lambda f, p: reference_period_sla(f, p, "week", by_operator=False)),
+    "operator_sla_weekly": (OPERATOR_PERIOD_GRAIN, lambda f, p: reference_period_sla(f, p, "week", by_operator=True)),
+    "team_sla_monthly": (TEAM_PERIOD_GRAIN, lambda f, p: reference_period_sla(f, p, "month", by_operator=False)),
+    "operator_sla_monthly": (OPERATOR_PERIOD_GRAIN, lambda f, p: reference_period_sla(f, p, "month", by_operator=True)),
+}
+
+
 def read_mart(warehouse, name: str, grain: list[str]) -> pd.DataFrame:
     return normalise(warehouse.read_frame(sa.text(f"SELECT * FROM jelou.{name}")), grain)
 
 
 def test_marts_equal_an_independent_computation_from_the_emulators_data(emulator, warehouse, instance):
     assert run_pipeline(emulator, warehouse, DAYS[0], DAYS[-1], instance).success
-    facts = facts_from_emulator(emulator, DAYS)
+    facts = facts_from_emulator(emulator, DAYS, warehouse)
     assert len(facts) == 4 * 120
-    assert_mart_equal(read_mart(warehouse, "team_sla_daily", TEAM_GRAIN),
-                      normalise(reference_team_sla(facts, POLICIES), TEAM_GRAIN), TEAM_GRAIN)
-    assert_mart_equal(read_mart(warehouse, "operator_sla_daily", OPERATOR_GRAIN),
-                      normalise(reference_operator_sla(facts, POLICIES), OPERATOR_GRAIN), OPERATOR_GRAIN)
+    statuses = reference_conversation_sla(facts, POLICIES)["sla_status"]
+    assert 0.05 <= facts["first_reply_ms"].isna().mean() <= 0.15, "the emulator's share of never-replied conversations"
+    assert {"met", "breached", "excluded"} <= set(statuses)
+    for name, (grain, reference) in MARTS.items():
+        assert_mart_equal(read_mart(warehouse, name, grain), normalise(reference(facts, POLICIES), grain), grain)
+
+
+def test_conversation_sla_holds_each_conversation_with_the_reference_status(emulator, warehouse, instance):
+    assert run_pipeline(emulator, warehouse, DAYS[0], DAYS[0], instance).success
+    expected = reference_conversation_sla(facts_from_emulator(emulator, DAYS[:1], warehouse), POLICIES)
+    actual = warehouse.read_frame(sa.text("SELECT conversation_id, sla_status, sla_reason FROM jelou.conversation_sla"))
+    assert dict(zip(actual["conversation_id"], actual["sla_status"])) == dict(zip(expected["conversation_id"], expected["sla_status"]))
 
 
 def test_dbt_tests_are_recorded_as_passing_asset_checks(emulator, warehouse, instance):
@@ -109,7 +142,7 @@ def test_rerun_after_active_conversations_closed_updates_the_marts_without_dupli
         emu.config.now = datetime(2025, 3, 10, tzinfo=timezone.utc)
         run_pipeline(emu, warehouse, DAYS[0], DAYS[0], instance)
         second = read_mart(warehouse, "team_sla_daily", TEAM_GRAIN)
-        expected = normalise(reference_team_sla(facts_from_emulator(emu, DAYS[:1]), POLICIES), TEAM_GRAIN)
+        expected = normalise(reference_team_sla(facts_from_emulator(emu, DAYS[:1], warehouse), POLICIES), TEAM_GRAIN)
     assert first["active"].sum() > second["active"].sum()
     assert list(second["team_name"]) == list(first["team_name"])  # same grain, no duplicate rows
     assert_mart_equal(second, expected, TEAM_GRAIN)

@@ -40,3 +40,17 @@
 {% macro ms_to_seconds(column) -%}
     (cast({{ column }} as {{ type_double() }}) / cast(1000 as {{ type_double() }}))
 {%- endmacro %}
+
+
+{#- Seconds from timestamp `start` to timestamp `end` as a double, to the microsecond. -#}
+{% macro seconds_between(start, end) -%}
+    {{ return(adapter.dispatch('seconds_between', 'jelou_sla')(start, end)) }}
+{%- endmacro %}
+
+{% macro default__seconds_between(start, end) -%}
+    cast(extract(epoch from ({{ end }} - {{ start }})) as {{ type_double() }})
+{%- endmacro %}
+
+{% macro duckdb__seconds_between(start, end) -%}
+    (cast(date_diff('microsecond', {{ start }}, {{ end }}) as {{ type_double() }}) / cast(1000000 as {{ type_double() }}))
+{%- endmacro %}

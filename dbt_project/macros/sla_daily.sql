@@ -1,51 +1,20 @@
 {#-
-  Body of the daily SLA marts, shared by team_sla_daily (grain: partition_date,
-  team_name) and operator_sla_daily (grain: partition_date, team_name, operator_name).
+  What every SLA mart (daily, per channel, weekly, monthly) computes from conversation_sla;
+  the per-conversation rule itself lives only in models/conversations/conversation_sla.sql.
 
-  `grain` lists the key columns after partition_date. Null team / operator become
-  '(no team)' / '(no operator)'. Each conversation gets its team's policy from the
-  sla_policies seed, else the '*' row. Seconds are ms / 1000.0 as doubles; counts are
-  bigints; percentiles are continuous (see percentile_cont). Incremental runs read only
-  the min_date..max_date window (see sla_window.sql).
+  sla_aggregates()  -> the aggregate columns, for a `group by` over conversation_sla rows.
+  sla_measures()    -> the mart's measure columns, selected from a CTE of sla_aggregates().
+
+  Counts are bigints, seconds and ratios doubles; percentiles are continuous (see
+  percentile_cont) and, like the average and maximum, over replied conversations only.
 -#}
-{% macro sla_daily(grain) -%}
-{%- set dbl = type_double() -%}
-{%- set keys = ['partition_date'] + grain -%}
-with facts as (
-    select
-        cast(partition_date as date) as partition_date,
-        coalesce(team_name, '(no team)') as team_name,
-        coalesce(operator_name, '(no operator)') as operator_name,
-        state,
-        {{ ms_to_seconds('first_reply_ms') }} as first_reply_s,
-        {{ ms_to_seconds('duration_ms') }} as duration_s
-    from {{ source('jelou', 'conversation_facts') }}
-    {{ sla_source_filter('partition_date') }}
-),
-
-policies as (
-    select team_name, first_reply_target_s, attainment_goal
-    from {{ ref('sla_policies') }}
-),
-
-facts_with_policy as (
-    select
-        facts.*,
-        cast(coalesce(team_policy.first_reply_target_s, default_policy.first_reply_target_s) as {{ dbl }}) as sla_target_s,
-        cast(coalesce(team_policy.attainment_goal, default_policy.attainment_goal) as {{ dbl }}) as attainment_goal
-    from facts
-    left join policies as team_policy
-        on team_policy.team_name = facts.team_name
-    left join policies as default_policy
-        on default_policy.team_name = '*'
-),
-
-daily as (
-    select
-        {{ keys | join(',\n        ') }},
+{% macro sla_aggregates() -%}
         count(*) as conversations,
         count(first_reply_s) as replied,
-        count(case when first_reply_s <= sla_target_s then 1 end) as within_sla,
+        count(case when sla_status = 'met' then 1 end) as met,
+        count(case when sla_status = 'breached' then 1 end) as breached_conversations,
+        count(case when sla_status = 'pending' then 1 end) as pending,
+        count(case when sla_status = 'excluded' then 1 end) as excluded,
         max(sla_target_s) as sla_target_s,
         max(attainment_goal) as attainment_goal,
         {{ percentile_cont('first_reply_s', 0.5) }} as first_reply_p50_s,
@@ -59,33 +28,21 @@ daily as (
         count(case when state = 'resolved' then 1 end) as resolved,
         count(case when state = 'expired' then 1 end) as expired,
         count(case when state is null or state not in ('active', 'closed', 'resolved', 'expired') then 1 end) as other_state
-    from facts_with_policy
-    group by {{ keys | join(', ') }}
-),
+{%- endmacro %}
 
-attainment as (
-    select
-        daily.*,
-        case
-            when replied > 0 then cast(within_sla as {{ dbl }}) / cast(replied as {{ dbl }})
-        end as sla_attainment
-    from daily
-)
-
-select
-    cast(partition_date as date) as partition_date,
-    {%- for key in grain %}
-    cast({{ key }} as text) as {{ key }},
-    {%- endfor %}
+{% macro sla_measures() -%}
+{%- set dbl = type_double() -%}
+{%- set attainment -%}
+    case when met + breached_conversations > 0
+        then cast(met as {{ dbl }}) / cast(met + breached_conversations as {{ dbl }})
+    end
+{%- endset -%}
     cast(conversations as bigint) as conversations,
     cast(replied as bigint) as replied,
-    cast(within_sla as bigint) as within_sla,
-    cast(sla_attainment as {{ dbl }}) as sla_attainment,
+    cast(met as bigint) as within_sla,
+    cast({{ attainment }} as {{ dbl }}) as sla_attainment,
     cast(attainment_goal as {{ dbl }}) as attainment_goal,
-    case
-        when sla_attainment is not null and sla_attainment < attainment_goal then true
-        else false
-    end as breached,
+    coalesce({{ attainment }} < attainment_goal, false) as breached,
     cast(sla_target_s as {{ dbl }}) as sla_target_s,
     cast(first_reply_p50_s as {{ dbl }}) as first_reply_p50_s,
     cast(first_reply_p90_s as {{ dbl }}) as first_reply_p90_s,
@@ -98,6 +55,11 @@ select
     cast(resolved as bigint) as resolved,
     cast(expired as bigint) as expired,
     cast(other_state as bigint) as other_state,
-    cast(expired as {{ dbl }}) / cast(conversations as {{ dbl }}) as expired_share
-from attainment
+    cast(expired as {{ dbl }}) / cast(conversations as {{ dbl }}) as expired_share,
+    cast(met as bigint) as met,
+    cast(breached_conversations as bigint) as breached_conversations,
+    cast(conversations - replied as bigint) as unanswered,
+    cast(pending as bigint) as pending,
+    cast(excluded as bigint) as excluded,
+    cast(replied as {{ dbl }}) / cast(conversations as {{ dbl }}) as reply_rate
 {%- endmacro %}

@@ -9,10 +9,16 @@
   sla_window_predicate(col)  -> SQL predicate `col` inside the window ('1 = 1' without one).
   sla_source_filter(col)     -> `where ...` restricting an incremental run's input to the
                                 window; empty on a first build / --full-refresh / no window.
-  sla_delete_window()        -> pre-hook of the marts: on an incremental run, delete every
+  sla_delete_window(period)  -> pre-hook of the marts: on an incremental run, delete every
                                 existing row of the window (all rows without a window), so
                                 the run replaces exactly those days, including days whose
                                 facts vanished. Runs inside the model's transaction.
+
+  Rollups (period 'week', Monday start, or 'month', of local days) always rebuild whole
+  periods: their window is widened to the periods that contain min_date and max_date.
+  sla_period_start(col, period)         -> SQL: the first day of the period holding date `col`.
+  sla_period_end(col, period)           -> SQL: the last day of the period starting on date `col`.
+  sla_period_source_filter(col, period) -> like sla_source_filter, over the widened window.
 -#}
 
 {% macro sla_window() -%}
@@ -54,8 +60,56 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro sla_delete_window() -%}
+{% macro sla_delete_window(period='day') -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where {{ sla_window_predicate('partition_date') }}
+        {%- if period == 'day' -%}
+            delete from {{ this }} where {{ sla_window_predicate('partition_date') }}
+        {%- else -%}
+            delete from {{ this }} where {{ sla_period_window_predicate('period_start', period) }}
+        {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The window widened to whole periods: first day of min_date's period, last day of max_date's. -#}
+{% macro sla_period_window(period) -%}
+    {%- set window = sla_window() -%}
+    {%- if window is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set dt = modules.datetime -%}
+    {%- set first = dt.datetime.strptime(window['min_date'], '%Y-%m-%d').date() -%}
+    {%- set last = dt.datetime.strptime(window['max_date'], '%Y-%m-%d').date() -%}
+    {%- if period == 'week' -%}
+        {%- set first = first - dt.timedelta(days=first.weekday()) -%}
+        {%- set last = last + dt.timedelta(days=6 - last.weekday()) -%}
+    {%- elif period == 'month' -%}
+        {%- set first = first.replace(day=1) -%}
+        {%- set last = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1) -%}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("period must be 'week' or 'month', got '" ~ period ~ "'") }}
+    {%- endif -%}
+    {{ return({'min_date': first.isoformat(), 'max_date': last.isoformat()}) }}
+{%- endmacro %}
+
+{% macro sla_period_window_predicate(column, period) -%}
+    {%- set window = sla_period_window(period) -%}
+    {%- if window is none -%}
+        1 = 1
+    {%- else -%}
+        {{ column }} between cast('{{ window["min_date"] }}' as date) and cast('{{ window["max_date"] }}' as date)
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro sla_period_source_filter(column, period) -%}
+    {%- if is_incremental() and sla_window() is not none -%}
+        where {{ sla_period_window_predicate(column, period) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro sla_period_start(column, period) -%}
+    cast(date_trunc('{{ period }}', cast({{ column }} as timestamp)) as date)
+{%- endmacro %}
+
+{% macro sla_period_end(column, period) -%}
+    cast(cast({{ column }} as timestamp) + interval '1 {{ period }}' - interval '1 day' as date)
 {%- endmacro %}

@@ -84,7 +84,12 @@ _COMPANY_WEIGHTS = (0.6, 0.3, 0.1)
 # Traffic follows office hours in the account's zone (index = local hour).
 _HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 4, 8, 14, 18, 19, 18, 15, 15, 17, 17, 15, 12, 9, 7, 5, 4, 2, 1)
 
-NO_REPLY_SHARE = 0.03
+# Never replied: support desks see 5-15 %. Some of those users left before anyone could answer (the SLA's
+# `excluded` when that was within the team's target); the rest waited until the conversation ended
+# (`breached`), or are still waiting when fetched (`pending` while younger than the target).
+NO_REPLY_SHARE = 0.10
+NO_REPLY_LEFT_EARLY_SHARE = 0.4
+NO_REPLY_LEFT_EARLY_MS = (10_000, 240_000)
 LONG_RUNNING_SHARE = 0.10
 # Type drift (`type_drift=True`): the record's id picks its drift, so the subset is the same in
 # every process. Kinds 0-3 each hit about a tenth of the records; the rest are served as usual.
@@ -396,10 +401,8 @@ class SyntheticDataset:
 
         median_ms = team.reply_median_s * _OPERATOR_PACE.get(operator, 1.0) * 1000
         reply_ms = int(rng.lognormvariate(math.log(median_ms), 1.0))
-        if rng.random() < NO_REPLY_SHARE:
-            reply_ms = 0
-        else:
-            reply_ms = max(reply_ms, 1_500)
+        no_reply = rng.random() < NO_REPLY_SHARE
+        reply_ms = 0 if no_reply else max(reply_ms, 1_500)
 
         kind = rng.random()
         if kind < LONG_RUNNING_SHARE:
@@ -415,6 +418,8 @@ class SyntheticDataset:
         else:
             state = "expired"
             duration_ms = min(int(rng.lognormvariate(math.log(6 * 3_600_000), 0.5)), DAY_SECONDS * 1000)
+        if no_reply and rng.random() < NO_REPLY_LEFT_EARLY_SHARE:
+            duration_ms = rng.randint(*NO_REPLY_LEFT_EARLY_MS)
         # The operator's reply happens inside the conversation.
         duration_ms = max(duration_ms, reply_ms + rng.randint(5_000, 120_000))
         if state == "closed":
