@@ -3,14 +3,17 @@ emulator's rate-limit modes; the learned rate lands in the load record and the n
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pandas as pd
 import pytest
+import requests
 import sqlalchemy as sa
 from dagster import materialize
 
 from jelou_assets.client import JelouResource
+from jelou_assets.client.jelou_client import ENDPOINT, authorization_header
 from jelou_assets.emulator import JelouEmulator
 from jelou_assets.ingestion.raw_conversations import last_learned_rate, raw_conversations
 from jelou_assets.partitions import day_window
@@ -47,6 +50,51 @@ def truth_ids(emu: JelouEmulator, day: date) -> list[str]:
 
 def statuses(emu: JelouEmulator) -> list[int]:
     return [entry["status"] for entry in emu.requests]
+
+
+# ---- the emulator's rate-limit modes ----------------------------------------------------------------
+
+
+def post_page(emu: JelouEmulator) -> requests.Response:
+    start, end = day_window(DAYS[0])
+    return requests.post(
+        emu.url + ENDPOINT, params={"limit": 10, "page": 1},
+        json={"startAt": start.isoformat(), "endAt": end.isoformat(), "getJson": True},
+        headers={"Authorization": authorization_header("demo", "demo-secret", "basic")}, timeout=10,
+    )
+
+
+def test_the_emulator_sends_the_drafts_ratelimit_headers_with_every_answer():
+    with JelouEmulator(per_day=20, rate_limit_rps=2, rate_limit_headers="ratelimit") as emu:
+        answers = [post_page(emu) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert [a.headers["RateLimit-Remaining"] for a in answers] == ["1", "0", "0"]
+    assert {a.headers["RateLimit-Limit"] for a in answers} == {"2"}
+    assert {a.headers["RateLimit-Policy"] for a in answers} == {"2;w=1"}
+    assert "Retry-After" in answers[2].headers
+
+
+def test_the_emulator_sends_x_ratelimit_headers_with_a_unix_reset():
+    with JelouEmulator(per_day=20, rate_limit_rps=2, rate_limit_headers="x-ratelimit", retry_after=None) as emu:
+        began = time.time()
+        answers = [post_page(emu) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert "Retry-After" not in answers[2].headers
+    assert began < int(answers[1].headers["X-RateLimit-Reset"]) <= began + 3
+
+
+def test_without_a_header_mode_the_emulator_sends_no_quota_headers():
+    with JelouEmulator(per_day=20, rate_limit_rps=2) as emu:
+        answer = post_page(emu)
+    assert not [name for name in answer.headers if "ratelimit" in name.lower()]
+
+
+def test_an_unknown_header_mode_is_refused_naming_the_modes():
+    with pytest.raises(ValueError, match="rate_limit_headers must be one of"):
+        JelouEmulator(rate_limit_headers="github")
+
+
+# ---- the client against a server limit below its ceiling --------------------------------------------
 
 
 @pytest.mark.parametrize("retry_after", ["seconds", "http-date", None])
