@@ -134,6 +134,15 @@ def test_a_429_without_retry_after_waits_one_interval_at_the_cut_rate():
     assert clock.now - began == pytest.approx(1 / 3.5)
 
 
+def test_an_hour_long_retry_after_pauses_no_longer_than_the_longest_retry_wait():
+    budget, clock = limiter(5.0, max_pause_s=60.0)
+    budget.acquire()
+    budget.observe(429, {"Retry-After": "3600"})
+    began = clock.now
+    budget.acquire()
+    assert clock.now - began == pytest.approx(60.0)
+
+
 def test_429s_to_requests_sent_before_a_cut_do_not_cut_again():
     # Four pages in flight are answered 429 together: one signal, one cut (as TCP treats a window's losses).
     budget, clock = limiter(5.0)
@@ -276,3 +285,4 @@ def test_no_quota_headers_read_as_none():
 
 def test_unreadable_quota_headers_are_ignored():
     assert rate_limit_headers({"RateLimit-Remaining": "lots"}, WALL) is None
+

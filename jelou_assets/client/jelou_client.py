@@ -124,7 +124,8 @@ class JelouClient:
         self.log = log or logging.getLogger(__name__)
         # The ceiling is the setting; the start is what an earlier run learned, when one did.
         self.limiter = RateLimiter(
-            requests_per_second, start_requests_per_second=start_requests_per_second, share=rate_share, log=self.log
+            requests_per_second, start_requests_per_second=start_requests_per_second, share=rate_share,
+            max_pause_s=max_retry_wait_s, log=self.log,
         )
         self.stats = RequestStats()
         self.session = requests.Session()

@@ -29,6 +29,8 @@ class RateLimiter:
 
     `share` is the part of the account's limit this client may use when several run at once: announced
     limits are scaled by it, and `learned_requests_per_second` reports the account-wide rate (rate / share).
+    No pause or gap lasts longer than `max_pause_s` (the retry policy's longest wait), so an hour-long
+    `Retry-After` or quota reset cannot stall a run beyond the documented worst case.
     `clock`, `sleep` and `wall_clock` are injectable so the arithmetic can be tested without waiting.
     """
 
@@ -38,6 +40,7 @@ class RateLimiter:
         *,
         start_requests_per_second: float | None = None,
         share: float = 1.0,
+        max_pause_s: float = 60.0,
         log: logging.Logger | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -50,6 +53,7 @@ class RateLimiter:
         start = requests_per_second if start_requests_per_second is None else start_requests_per_second
         self._aimd = AimdRate(ceiling=requests_per_second, rate=start)
         self.share = share
+        self.max_pause_s = max_pause_s
         self.log = log or logging.getLogger(__name__)
         self._clock, self._sleep, self._wall_clock = clock, sleep, wall_clock
         self._lock = threading.Lock()
@@ -137,7 +141,7 @@ class RateLimiter:
                         self._pause(now, quota.reset_s)
                     elif quota.reset_s > 0:
                         # What is left of the window, spread over the time until it resets.
-                        gap = quota.reset_s / (quota.remaining * self.share)
+                        gap = min(self.max_pause_s, quota.reset_s / (quota.remaining * self.share))
                         self._next_start = max(self._next_start, now + gap)
             if getattr(self._local, "epoch", self._epoch) == self._epoch:
                 self._aimd.succeeded()
@@ -149,7 +153,7 @@ class RateLimiter:
 
     def _pause(self, now: float, seconds: float) -> None:
         """No thread starts a request before `now + seconds`; then one every interval (lock held)."""
-        until = now + seconds
+        until = now + min(seconds, self.max_pause_s)
         if until > self._paused_until:
             self._paused_until = until
         self._next_start = self._paused_until
