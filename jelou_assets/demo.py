@@ -55,19 +55,29 @@ def main() -> int:
     window = {"first": first, "last": yesterday}
     print_table(
         warehouse,
-        "team_sla_daily",
-        "SELECT partition_date, team_name, conversations, replied, within_sla, "
+        "team_sla_daily (attainment = met / (met + breached); p50/p90 over replied conversations)",
+        "SELECT partition_date, team_name, conversations, met, breached_conversations AS breached_n, "
+        "unanswered, pending, excluded, round(reply_rate, 3) AS reply_rate, "
         "round(sla_attainment, 3) AS attainment, attainment_goal AS goal, breached, "
-        "round(first_reply_p50_s, 1) AS p50_s, round(first_reply_p90_s, 1) AS p90_s, sla_target_s AS target_s, "
-        "active, expired FROM jelou.team_sla_daily WHERE partition_date BETWEEN :first AND :last "
+        "round(first_reply_p50_s, 1) AS replied_p50_s, round(first_reply_p90_s, 1) AS replied_p90_s, "
+        "sla_target_s AS target_s FROM jelou.team_sla_daily WHERE partition_date BETWEEN :first AND :last "
         "ORDER BY partition_date, team_name",
         window,
     )
     print_table(
         warehouse,
+        "team_sla_weekly (weeks from Monday; the current one holds the days loaded so far)",
+        "SELECT period_start, period_end, team_name, conversations, met, breached_conversations AS breached_n, "
+        "unanswered, pending, excluded, round(sla_attainment, 3) AS attainment, breached, "
+        "round(first_reply_p90_s, 1) AS replied_p90_s FROM jelou.team_sla_weekly "
+        "WHERE period_end >= :first AND period_start <= :last ORDER BY period_start, team_name",
+        window,
+    )
+    print_table(
+        warehouse,
         "operator_sla_daily, lowest attainment first (top 15)",
-        "SELECT partition_date, team_name, operator_name, conversations, replied, "
-        "round(sla_attainment, 3) AS attainment, breached, round(first_reply_p90_s, 1) AS p90_s "
+        "SELECT partition_date, team_name, operator_name, conversations, met, breached_conversations AS breached_n, "
+        "unanswered, round(sla_attainment, 3) AS attainment, breached, round(first_reply_p90_s, 1) AS replied_p90_s "
         "FROM jelou.operator_sla_daily WHERE partition_date BETWEEN :first AND :last "
         "ORDER BY sla_attainment NULLS LAST, partition_date, team_name, operator_name LIMIT 15",
         window,

@@ -31,6 +31,7 @@ DEFAULTS = {
     "JELOU_REFRESH_DAYS": "3",
     "JELOU_FRESHNESS_DEADLINE_HOUR": "6",
     "JELOU_ALERT_MIN_CONVERSATIONS": "10",
+    "JELOU_ALERT_MAX_AGE_DAYS": "3",
     "JELOU_DAGSTER_UI_URL": "http://127.0.0.1:3000",
 }
 
@@ -133,3 +134,8 @@ def automation_running() -> bool:
             f"JELOU_AUTOMATION={value!r}: use 'running' (schedules and sensors start on their own) or 'stopped'."
         )
     return value == "running"
+
+
+def alert_max_age_days() -> int:
+    """Breach alerts only for team-days at most this many days before today: a backfill pages no one."""
+    return positive_int("JELOU_ALERT_MAX_AGE_DAYS", maximum=36_500)

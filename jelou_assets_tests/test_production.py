@@ -327,6 +327,7 @@ def test_daemon_and_webserver_run_a_backfill_end_to_end(production_databases, tm
         JELOU_CLIENT_ID=commands.DEMO_CLIENT_ID,
         JELOU_CLIENT_SECRET=commands.DEMO_CLIENT_SECRET,
         JELOU_ALERT_WEBHOOK_URL=webhook.url,
+        JELOU_ALERT_MAX_AGE_DAYS="36500",  # the backfilled days are from 2025: alert on them anyway
         JELOU_DAGSTER_UI_URL=f"http://127.0.0.1:{web_port}",
     )
     dagster_env = clean_environment(**instance_env, **workspace_env)

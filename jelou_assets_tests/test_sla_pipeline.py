@@ -168,3 +168,29 @@ def test_goal_check_warns_per_day_with_exactly_the_breached_teams(emulator, ware
         assert evaluation.severity.value == "WARN"
         assert evaluation.metadata["teams_breached"].value == len(teams)
         assert all(team in evaluation.description for team in teams)
+
+
+def test_refreshing_late_days_rebuilds_the_weeks_and_months_holding_them(warehouse, instance):
+    """What the late-arrival refresh does: re-materialize some days. Their weeks and months are recomputed
+    from all their days' conversations; a week none of them is in stays as it was."""
+    from datetime import datetime, timezone
+
+    # 20:00 local on 4 March: the last days still have open conversations, served as active.
+    with JelouEmulator(per_day=120, seed=11, now=datetime(2025, 3, 5, 1, 0, tzinfo=timezone.utc)) as emu:
+        assert run_pipeline(emu, warehouse, DAYS[0], DAYS[-1], instance).success
+        first_load = facts_from_emulator(emu, DAYS, warehouse)
+        weekly_before = read_mart(warehouse, "team_sla_weekly", TEAM_PERIOD_GRAIN)
+        emu.config.now = datetime(2025, 3, 20, tzinfo=timezone.utc)
+        assert run_pipeline(emu, warehouse, DAYS[2], DAYS[3], instance).success  # Monday 3 and Tuesday 4 March
+        refreshed = facts_from_emulator(emu, DAYS[2:], warehouse)
+    facts = pd.concat([first_load[first_load["partition_date"].isin(
+        [date.fromisoformat(d) for d in DAYS[:2]])], refreshed], ignore_index=True)
+    for name, (grain, reference) in MARTS.items():
+        assert_mart_equal(read_mart(warehouse, name, grain), normalise(reference(facts, POLICIES), grain), grain)
+    weekly_after = read_mart(warehouse, "team_sla_weekly", TEAM_PERIOD_GRAIN)
+    this_week = date(2025, 3, 3)
+    assert weekly_after.loc[weekly_after["period_start"] == this_week, "active"].sum() < \
+        weekly_before.loc[weekly_before["period_start"] == this_week, "active"].sum()
+    last_week = weekly_before["period_start"] < this_week
+    assert_mart_equal(weekly_after[weekly_after["period_start"] < this_week].reset_index(drop=True),
+                      weekly_before[last_week].reset_index(drop=True), TEAM_PERIOD_GRAIN)

@@ -39,9 +39,15 @@ class AlertSinks(ConfigurableResource):
             if self.slack_api_url:
                 client.base_url = self.slack_api_url
             client.timeout = int(self.timeout_s)
-            client.chat_postMessage(channel=self.slack_channel, text=f"{alert.text}\n<{alert.link}|Open in Dagster>")
+            client.chat_postMessage(channel=self.slack_channel, text=f"{slack_escape(alert.text)}\n<{alert.link}|Open in Dagster>")
         else:
             raise ValueError(f"unknown alert sink {sink!r}")
+
+
+def slack_escape(text: str) -> str:
+    """Slack mrkdwn's three control characters as entities, so names from the API stay text:
+    a team called `<!channel>` pings no one and `<url|label>` links nothing."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def log_alert(log: logging.Logger, alert: Alert) -> None:

@@ -3,12 +3,16 @@ refused, so alerts survive daemon restarts, are never repeated and never lost.""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
 from dagster import (
     AssetKey,
     AssetRecordsFilter,
     DagsterEventType,
     RunStatusChangeRecordsFilter,
+    SensorDefinition,
     SensorEvaluationContext,
     SkipReason,
     sensor,
@@ -19,19 +23,25 @@ from jelou_assets.alerts.alert import Alert, breach_alert, run_failure_alert
 from jelou_assets.alerts.outbox import SensorState, deliver
 from jelou_assets.alerts.sinks import AlertSinks
 from jelou_assets.automation.status import sensor_status
+from jelou_assets.partitions import PARTITION_TIMEZONE
 from jelou_assets.warehouse.resource import WarehouseResource
 
 MARTS = (AssetKey("team_sla_daily"), AssetKey("operator_sla_daily"))
 MIN_CONVERSATIONS = settings.positive_int("JELOU_ALERT_MIN_CONVERSATIONS", maximum=1_000_000)
+MAX_AGE_DAYS = settings.alert_max_age_days()
 BATCH = 1000
 # A sensor tick must stay short: if a run holds DuckDB's lock, try again next tick.
 WAREHOUSE_WAIT_S = 20.0
 
+BREACHED_TEAMS = (
+    "FROM jelou.team_sla_daily WHERE partition_date = :day AND breached AND conversations >= :min_conversations"
+)
 BREACHES = sa.text(
     "SELECT partition_date, team_name, conversations, replied, within_sla, sla_attainment, attainment_goal, "
-    "first_reply_p90_s, sla_target_s FROM jelou.team_sla_daily "
-    "WHERE partition_date = :day AND breached AND conversations >= :min_conversations ORDER BY team_name"
+    "first_reply_p90_s, sla_target_s, met, breached_conversations, unanswered, pending, excluded "
+    f"{BREACHED_TEAMS} ORDER BY team_name"
 )
+BREACH_COUNT = sa.text(f"SELECT count(*) AS n {BREACHED_TEAMS}")
 WORST_OPERATORS = sa.text(
     "SELECT operator_name, sla_attainment FROM jelou.operator_sla_daily "
     "WHERE partition_date = :day AND team_name = :team AND sla_attainment IS NOT NULL "
@@ -43,52 +53,82 @@ def ui_url() -> str:
     return settings.env("JELOU_DAGSTER_UI_URL")
 
 
+def local_today() -> date:
+    return datetime.now(ZoneInfo(PARTITION_TIMEZONE)).date()
+
+
 def _initial_state(context: SensorEvaluationContext) -> SensorState:
     # Like Dagster's own run-status sensors: start from now, so enabling a sensor does not replay history.
     return SensorState(after_storage_id=context.instance.event_log_storage.get_maximum_record_id() or 0)
 
 
+def _read(warehouse: WarehouseResource, query: sa.TextClause, params: dict):
+    return warehouse.read_frame(query, params, lock_timeout_s=WAREHOUSE_WAIT_S)
+
+
 def _breach_alerts(warehouse: WarehouseResource, days: list[str], state: SensorState) -> list[Alert]:
     alerts = []
     for day in days:
-        rows = warehouse.read_frame(BREACHES, {"day": day, "min_conversations": MIN_CONVERSATIONS}, lock_timeout_s=WAREHOUSE_WAIT_S)
-        for row in rows.to_dict("records"):
-            worst = warehouse.read_frame(WORST_OPERATORS, {"day": day, "team": row["team_name"]}, lock_timeout_s=WAREHOUSE_WAIT_S)
+        for row in _read(warehouse, BREACHES, {"day": day, "min_conversations": MIN_CONVERSATIONS}).to_dict("records"):
+            worst = _read(warehouse, WORST_OPERATORS, {"day": day, "team": row["team_name"]})
             alert = breach_alert(row, worst.to_dict("records"), ui_url())
-            fingerprint = f"{row['sla_attainment']:.9f}|{row['first_reply_p90_s']:.3f}|{row['conversations']}"
+            fingerprint = f"{row['sla_attainment']:.9f}|{row['first_reply_p90_s']}|{row['conversations']}|{row['breached_conversations']}"
             if state.alerted.get(alert.key) != fingerprint:  # new breach, or its numbers changed
                 state.alerted[alert.key] = fingerprint
                 alerts.append(alert)
     return alerts
 
 
-@sensor(
-    name="sla_breach_sensor",
-    minimum_interval_seconds=60,
-    default_status=sensor_status(),
-    description=f"Alerts once per (team, day) whose SLA attainment fell under its goal, for teams with at least "
-    f"{MIN_CONVERSATIONS} conversations; again only if that day's numbers change.",
-)
-def sla_breach_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource, alerts: AlertSinks) -> SkipReason:
-    state = SensorState.from_cursor(context.cursor)
-    if state is None:
-        context.update_cursor(_initial_state(context).to_cursor())
-        return SkipReason("initialized: alerting on mart materializations from now on")
-    days, newest = set(), state.after_storage_id
-    for mart in MARTS:
-        records = context.instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=mart, after_storage_id=state.after_storage_id), limit=BATCH, ascending=True
-        ).records
-        days.update(r.partition_key for r in records if r.partition_key)
-        newest = max([newest or 0, *(r.storage_id for r in records)])
-    try:
-        new_alerts = _breach_alerts(warehouse, sorted(days), state)
-    except Exception as error:  # warehouse busy or down: nothing consumed, the next tick tries again
-        return SkipReason(f"warehouse not readable now ({type(error).__name__}); will retry")
-    state.pending = deliver(alerts, new_alerts, state.pending, context.log)
-    state.after_storage_id = newest
-    context.update_cursor(state.to_cursor())
-    return SkipReason(f"{len(days)} days checked, {len(new_alerts)} new breach alerts, {len(state.pending)} awaiting redelivery")
+def _breach_count(warehouse: WarehouseResource, days: list[str]) -> int:
+    return sum(int(_read(warehouse, BREACH_COUNT, {"day": d, "min_conversations": MIN_CONVERSATIONS})["n"].iloc[0]) for d in days)
+
+
+def build_sla_breach_sensor(max_age_days: int = MAX_AGE_DAYS) -> SensorDefinition:
+    """The breach sensor. It alerts only on team-days at most `max_age_days` before today (in the partitions'
+    zone), so a backfill of old days pages no one; its tick result says how many older breaches it skipped."""
+
+    @sensor(
+        name="sla_breach_sensor",
+        minimum_interval_seconds=60,
+        default_status=sensor_status(),
+        description=f"Alerts once per (team, day) whose SLA attainment fell under its goal, for teams with at least "
+        f"{MIN_CONVERSATIONS} conversations on days at most {max_age_days} days old (JELOU_ALERT_MAX_AGE_DAYS); "
+        "again only if that day's numbers change.",
+    )
+    def sla_breach_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource, alerts: AlertSinks) -> SkipReason:
+        state = SensorState.from_cursor(context.cursor)
+        if state is None:
+            context.update_cursor(_initial_state(context).to_cursor())
+            return SkipReason("initialized: alerting on mart materializations from now on")
+        days, newest = set(), state.after_storage_id
+        for mart in MARTS:
+            records = context.instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=mart, after_storage_id=state.after_storage_id), limit=BATCH, ascending=True
+            ).records
+            days.update(r.partition_key for r in records if r.partition_key)
+            newest = max([newest or 0, *(r.storage_id for r in records)])
+        today = local_today()
+        recent = sorted(day for day in days if (today - date.fromisoformat(day)).days <= max_age_days)
+        older = sorted(days - set(recent))
+        try:
+            new_alerts = _breach_alerts(warehouse, recent, state)
+            skipped = _breach_count(warehouse, older)
+        except Exception as error:  # warehouse busy or down: nothing consumed, the next tick tries again
+            return SkipReason(f"warehouse not readable now ({type(error).__name__}); will retry")
+        if skipped:
+            context.log.info(f"not alerting {skipped} breaches on {len(older)} days older than {max_age_days} days")
+        state.pending = deliver(alerts, new_alerts, state.pending, context.log)
+        state.after_storage_id = newest
+        context.update_cursor(state.to_cursor())
+        return SkipReason(
+            f"{len(recent)} recent days checked, {len(new_alerts)} new breach alerts, {len(state.pending)} awaiting "
+            f"redelivery; {skipped} breaches skipped on {len(older)} days older than {max_age_days} days"
+        )
+
+    return sla_breach_sensor
+
+
+sla_breach_sensor = build_sla_breach_sensor()
 
 
 def _first_error_line(context: SensorEvaluationContext, run_id: str) -> str:

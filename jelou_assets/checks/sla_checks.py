@@ -10,7 +10,8 @@ from jelou_assets.checks.daily import DayResult, daily_check_spec, evaluate_per_
 from jelou_assets.warehouse.resource import WarehouseResource
 
 BREACHED = sa.text(
-    "SELECT team_name, conversations, sla_attainment, attainment_goal, first_reply_p90_s, sla_target_s "
+    "SELECT team_name, conversations, sla_attainment, attainment_goal, first_reply_p90_s, sla_target_s, "
+    "met, breached_conversations, unanswered "
     "FROM jelou.team_sla_daily WHERE partition_date = :day AND breached ORDER BY sla_attainment, team_name"
 )
 
@@ -19,8 +20,9 @@ def attainment_meets_goal(warehouse: WarehouseResource, day: date) -> DayResult:
     breached = warehouse.read_frame(BREACHED, {"day": day})
     teams = list(breached["team_name"])
     lines = [
-        f"{r.team_name}: {r.sla_attainment:.1%} vs goal {r.attainment_goal:.0%}, p90 {r.first_reply_p90_s:.0f}s "
-        f"vs target {r.sla_target_s:.0f}s, {r.conversations} conversations"
+        f"{r.team_name}: {r.sla_attainment:.1%} vs goal {r.attainment_goal:.0%} ({r.met} met, "
+        f"{r.breached_conversations} breached, {r.unanswered} unanswered of {r.conversations} conversations), "
+        f"replied p90 {r.first_reply_p90_s:.0f}s vs target {r.sla_target_s:.0f}s"
         for r in breached.itertuples()
     ]
     metadata = {"teams_breached": len(teams), "breached_teams": MetadataValue.md("\n".join(f"- {l}" for l in lines) or "none")}
@@ -32,7 +34,7 @@ def attainment_meets_goal(warehouse: WarehouseResource, day: date) -> DayResult:
         daily_check_spec(
             "sla_attainment_meets_goal",
             "team_sla_daily",
-            "Warns with the teams whose share of replies within target fell under their goal.",
+            "Warns with the teams whose share of conversations met (met / (met + breached)) fell under their goal.",
         )
     ],
     can_subset=True,
