@@ -75,3 +75,14 @@ def test_one_setting_starts_every_schedule_and_sensor():
     out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "JELOU_AUTOMATION": "running"},
                          capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['RUNNING']"
+
+
+def test_the_scheduled_job_rebuilds_the_rollups_of_the_days_it_runs():
+    """Daily run and late-arrival refresh alike rebuild the weeks and months holding their days, so a
+    period is complete once its last day ran and follows every refresh of its days."""
+    from jelou_assets.automation.jobs import jelou_sla_job
+
+    built = {key.to_user_string() for key in jelou_sla_job.selection.resolve(defs.resolve_asset_graph())}
+    assert {"conversation_sla", "team_channel_sla_daily", "team_sla_weekly", "team_sla_monthly",
+            "operator_sla_weekly", "operator_sla_monthly"} <= built
+    assert {daily_sla_schedule.job_name, late_arrival_refresh_schedule.job_name} == {"jelou_sla_job"}

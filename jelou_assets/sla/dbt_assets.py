@@ -1,4 +1,11 @@
-"""The SLA marts (dbt) as Dagster assets: daily partitions, the partition window as `min_date`/`max_date`."""
+"""The SLA models (dbt) as Dagster assets: daily partitions, the partition window as `min_date`/`max_date`.
+
+The weekly and monthly rollups share the daily partitions: a run of some days rebuilds the weeks and
+months holding them (the dbt window widens to whole periods), so the daily schedule completes each
+period with its last day and the late-arrival refresh keeps every period it touches current. A weekly-
+or monthly-partitioned asset would leave no partitions definition shared by all assets, and
+`dagster asset materialize --select '*' --partition <day>` would fail.
+"""
 
 import json
 from collections.abc import Iterator, Mapping
