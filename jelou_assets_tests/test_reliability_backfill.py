@@ -62,7 +62,7 @@ def test_thirty_day_backfill_with_every_seventh_request_failing_stores_exact_dat
         assert result.success
         log = emu.requests
         truth = {day: sorted(r["_id"] for r in emu.dataset.conversations_between(*day_window(day))) for day in DAYS}
-        reference_facts = facts_from_emulator(emu, [day.isoformat() for day in DAYS])
+        reference_facts = facts_from_emulator(emu, [day.isoformat() for day in DAYS], warehouse)
 
     raw = warehouse.read_frame(sa.text("SELECT partition_date, conversation_id FROM jelou.raw_conversations"))
     raw["partition_date"] = pd.to_datetime(raw["partition_date"]).dt.date

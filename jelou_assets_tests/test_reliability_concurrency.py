@@ -332,16 +332,17 @@ def test_two_dbt_builds_of_a_window_without_mart_rows_store_each_row_once(postgr
         assert materialize([raw_conversations, conversation_facts], resources={"jelou": jelou_for(emu), "warehouse": warehouse},
                            tags={"dagster/asset_partition_range_start": "2025-03-01",
                                  "dagster/asset_partition_range_end": "2025-03-03"}).success
-    window = ["--select", "team_sla_daily", "--vars", '{min_date: "2025-03-01", max_date: "2025-03-03"}']
-    for args in (["seed"], ["run", *window]):
+    days = ["--vars", '{min_date: "2025-03-01", max_date: "2025-03-03"}']
+    window = ["--select", "team_sla_daily", *days]
+    for args in (["seed"], ["run", "--select", "conversation_sla", *days], ["run", *window]):
         setup = dbt_run(postgres_server_url, tmp_path / "setup", *args)
         assert setup.wait(timeout=300) == 0, setup.stdout.read()[-2000:]
     engine = sa.create_engine(postgres_server_url, poolclass=sa.pool.NullPool)
     holder = engine.connect()
     holder.execute(sa.text("DELETE FROM jelou.team_sla_daily"))
     holder.commit()
-    # Both builds pause after their (empty) window delete, reading the facts, until the holder lets go.
-    holder.execute(sa.text("LOCK TABLE jelou.conversation_facts IN ACCESS EXCLUSIVE MODE"))
+    # Both builds pause after their (empty) window delete, reading conversation_sla, until the holder lets go.
+    holder.execute(sa.text("LOCK TABLE jelou.conversation_sla IN ACCESS EXCLUSIVE MODE"))
     runs = [dbt_run(postgres_server_url, tmp_path / f"run{i}", "run", *window) for i in range(2)]
     try:
         deadline, waiting = time.monotonic() + 240, 0
