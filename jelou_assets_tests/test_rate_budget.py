@@ -174,6 +174,32 @@ def test_successes_after_a_cut_creep_the_rate_back_up():
     assert budget.requests_per_second == pytest.approx(3.75)
 
 
+def test_after_a_cut_the_learned_rate_is_the_rate_right_after_it_not_the_creep_since():
+    budget, clock = limiter(5.0)
+    budget.acquire()
+    budget.observe(429, {"Retry-After": "1"})
+    for _ in range(8):
+        budget.acquire()
+        budget.observe(200, {})
+    assert budget.requests_per_second == pytest.approx(4.0)
+    assert budget.learned_requests_per_second == pytest.approx(3.5)
+
+
+def test_a_run_started_from_a_learned_rate_and_never_cut_learns_one_step_more():
+    budget, clock = limiter(5.0, start_requests_per_second=3.0)
+    for _ in range(20):
+        budget.acquire()
+        budget.observe(200, {})
+    assert budget.requests_per_second == pytest.approx(4.25)  # 3 + 5 steps of 0.25 after 3, 4, 4, 4, 4 successes
+    assert budget.learned_requests_per_second == pytest.approx(3.25)
+
+
+def test_with_nothing_learned_and_no_cut_the_learned_rate_is_the_ceiling():
+    budget, clock = limiter(5.0)
+    budget.acquire()
+    budget.observe(200, {})
+    assert budget.learned_requests_per_second == 5.0
+
 def test_server_errors_neither_cut_nor_creep():
     budget, clock = limiter(5.0, start_requests_per_second=3.0)
     for _ in range(10):

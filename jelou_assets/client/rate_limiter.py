@@ -62,6 +62,9 @@ class RateLimiter:
         self._paused_until = self._next_start
         self._generation = 0  # bumped by every pause: slots reserved before it are reserved again
         self._epoch = 0  # bumped by every cut: 429s to requests sent before it do not cut again
+        # A rate known not to provoke a 429: where an earlier run's learning started this one, then the
+        # rate right after each cut. None: nothing learned (the start is the ceiling).
+        self._safe: float | None = None if start_requests_per_second is None else self._aimd.rate
         self.cuts = 0
         self.throttled = 0
 
@@ -77,8 +80,18 @@ class RateLimiter:
 
     @property
     def learned_requests_per_second(self) -> float:
-        """What the account allows, as far as this client has learned: its rate scaled up by its share."""
-        return self.requests_per_second / self.share
+        """What the account allows, as far as this client has learned, scaled up from its share.
+
+        The creep within a run is tested only against the server's burst allowance (a token bucket lets a
+        client run a little above its rate for a while), so it is not what the next run should start at:
+        after a cut, the rate right after the latest cut; in a run that started from an earlier run's rate
+        and was never cut, that rate plus one increase step (runs creep up across days as requests do
+        within one); with nothing learned, the rate now."""
+        with self._lock:
+            rate = self._aimd.rate
+            if self._safe is not None:
+                rate = min(rate, self._safe if self.cuts else self._safe + self._aimd.increase_step)
+        return rate / self.share
 
     def acquire(self) -> float:
         """Blocks until this caller may start a request; returns the seconds waited."""
@@ -115,7 +128,7 @@ class RateLimiter:
             before = self._aimd.rate
             cut = getattr(self._local, "epoch", self._epoch) == self._epoch
             if cut:
-                self._aimd.throttled()
+                self._safe = self._aimd.throttled()
                 self._epoch += 1
                 self.cuts += 1
             pause = 1.0 / self._aimd.rate if retry_after is None else retry_after
