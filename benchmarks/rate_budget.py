@@ -117,8 +117,8 @@ def run_learning(server_rps: float, ceiling: float, days: int, per_day: int, lat
         f"one client (as one `raw_conversations` run), `JELOU_REQUESTS_PER_SECOND={ceiling:g}` (the ceiling), 4 pages "
         f"in flight; emulator in its own process with a token bucket of {server_rps:g} requests/s (one second of "
         f"burst) and {latency_ms} ms latency, in each rate-limit mode. Ideal wall time = pages ÷ min(server limit, "
-        f"ceiling). Learned = the budget's rate when the walk ended (where the next run starts; the \"next run\" row "
-        f"starts from the row above's). Exact = every day's distinct ids equal its total, none repeated, in every "
+        f"ceiling). Learned = what the budget had learned when the walk ended, where the next run starts (see "
+        f"RATE_LIMITS.md; the \"next run\" row starts from the row above's). Exact = every day's distinct ids equal its total, none repeated, in every "
         f"repeat. {repeats} repeats per mode, each on a fresh emulator process: wall time is the median walk's, "
         f"429s the worst repeat's.\n\n"
         + table(["mode", "server req/s", "pages", "requests", "429s", "wall s", "ideal s", "wall ÷ ideal",
