@@ -11,6 +11,7 @@ from dagster import EnvVar
 from jelou_assets import settings
 from jelou_assets.alerts.sinks import AlertSinks
 from jelou_assets.client import JelouResource
+from jelou_assets.privacy.pseudonyms import MAKE_A_KEY, is_local_emulator
 from jelou_assets.warehouse.resource import WarehouseResource, normalize_url
 
 
@@ -26,8 +27,14 @@ def jelou_resource() -> JelouResource:
                 "%s is not set: every run will fail at start, before any request, until it is "
                 "(e.g. export %s=%s).", name, name, example,
             )
+    base_url = settings.base_url()
+    if not os.environ.get("JELOU_PSEUDONYM_KEY") and not is_local_emulator(base_url):
+        logging.getLogger("jelou_assets").warning(
+            "JELOU_PSEUDONYM_KEY is not set: every run against %s will fail at start, before any request, until "
+            "it is (make one with %s).", base_url, MAKE_A_KEY,
+        )
     return JelouResource(
-        base_url=settings.base_url(),
+        base_url=base_url,
         client_id=EnvVar("JELOU_CLIENT_ID"),
         client_secret=EnvVar("JELOU_CLIENT_SECRET"),
         auth_scheme=settings.auth_scheme(),
@@ -36,6 +43,9 @@ def jelou_resource() -> JelouResource:
         requests_per_second=settings.positive_float("JELOU_REQUESTS_PER_SECOND"),
         api_pool_limit=settings.positive_int("JELOU_API_POOL_LIMIT", maximum=64),
         max_rewalks=settings.positive_int("JELOU_MAX_REWALKS", maximum=20, minimum=0),
+        # A secret like the credentials, bound only when set: unset, the emulator gets the demo key and the
+        # real API a failure that says how to make one.
+        pseudonym_key=EnvVar("JELOU_PSEUDONYM_KEY") if os.environ.get("JELOU_PSEUDONYM_KEY") else None,
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 from jelou_assets.ingestion.facts_cleaning import clean_conversations, facts_to_arrow
 
 DAY = date(2023, 6, 8)
+PSEUDONYM_KEY = "test-pseudonym-key"
 EXAMPLE = {  # the API documentation's own example record
     "_id": "CONVERSATION_ID",
     "operator": {"names": "OPERATOR_NAME"},
@@ -38,7 +39,7 @@ def clean(*records: dict, timezone: str = "UTC", fetched: list[datetime] | None 
             "fetched_at": fetched,
         }
     )
-    return clean_conversations(raw, timezone)
+    return clean_conversations(raw, timezone, PSEUDONYM_KEY)
 
 
 def one(**changes) -> pd.Series:
@@ -76,7 +77,7 @@ def test_missing_nested_objects_become_nulls(missing):
     record = {k: v for k, v in EXAMPLE.items() if k != missing}
     facts, _ = clean(record)
     column = {"operator": "operator_name", "assignationMethod": "team_name", "bot": "bot_name",
-              "company": "company_id", "user": "user_id"}[missing]
+              "company": "company_id", "user": "user_key"}[missing]
     assert facts.iloc[0][column] is None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -227,7 +228,6 @@ NESTED_TEXT_KEYS = {
     ("assignationMethod", "teamName"): "team_name",
     ("bot", "name"): "bot_name",
     ("company", "id"): "company_id",
-    ("user", "id"): "user_id",
 }
 
 weird_strings = st.sampled_from(
@@ -290,7 +290,7 @@ def clean(payload_list: list[Any], response_timezone: str) -> tuple[pd.DataFrame
             "fetched_at": [FETCHED] * len(payload_list),
         }
     )
-    return clean_conversations(raw, response_timezone)
+    return clean_conversations(raw, response_timezone, "property-test-key")
 
 
 def leaf(payload: Any, key: str, inner: str | None = None) -> Any:
@@ -380,6 +380,11 @@ def test_every_text_value_is_the_inputs_own_text(payload_list: list[Any], respon
             assert is_null(row[column]) or traces_to_text(row[column], leaf(payload, key)), (column, row[column])
         for (outer, inner), column in NESTED_TEXT_KEYS.items():
             assert is_null(row[column]) or traces_to_text(row[column], leaf(payload, outer, inner)), (column, row[column])
+        user_id = leaf(payload, "user", "id")
+        if is_null(row["user_key"]):
+            assert user_id in (MISSING, None) or not str(user_id).strip() or isinstance(user_id, (dict, list, bool))
+        else:  # a pseudonym: never the customer's id, nor any text of it
+            assert re.fullmatch("[0-9a-f]{64}", row["user_key"]) and str(user_id).strip() not in row["user_key"]
         state = leaf(payload, "state")
         assert is_null(row["state"]) or (
             traces_to_text(row["state"], state) if not isinstance(state, str) else row["state"] == state.strip().lower()

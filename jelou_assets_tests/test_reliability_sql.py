@@ -23,8 +23,10 @@ import pytest
 import sqlalchemy as sa
 from dagster import materialize
 
+from jelou_assets.client import JelouResource
 from jelou_assets.ingestion.conversation_facts import conversation_facts
 from jelou_assets.ingestion.raw_conversations import RAW_SCHEMA
+from jelou_assets.privacy.pseudonyms import user_keys
 from jelou_assets.settings import PROJECT_ROOT
 from jelou_assets.sla.dbt_assets import MARTS
 from jelou_assets.sla.dbt_env import dbt_env_from_url
@@ -43,6 +45,14 @@ ALLOWED_INTERPOLATIONS = {
     ("warehouse/partition_writer.py", "placeholders"): "'?, ?, ...': one DuckDB bind marker per day, the days are bound",
     ("warehouse/partition_writer.py", "columns"): "the sa.Table's own column names; _columns rejects data that differs",
     ("sla/dbt_assets.py", "mart"): "an output name in MARTS, the dbt models' names; the dates are bound (:min_date)",
+    ("automation/sensors.py", "BREACHED_TEAMS"): "a literal FROM/WHERE clause of that module; :day and :min_conversations are bound",
+    ("privacy/raw_retention.py", "'redacted_payloads'"): "a literal: the name of the redaction's own temporary table",
+    ("privacy/raw_retention.py", "'?'"): "a literal: DuckDB's bind marker; the day is bound",
+    ("privacy/raw_retention.py", "'%s'"): "a literal: psycopg's bind marker; the day is bound",
+    ("warehouse/resource.py", "table.fullname"): "an sa.Table of warehouse/tables.py (schema.table)",
+    ("warehouse/resource.py", "column.name"): "a column name of that sa.Table",
+    ("warehouse/resource.py", "kind"): "that column's SQLAlchemy type, compiled for the dialect",
+    ("warehouse/resource.py", "name"): "a column name in tables.RETIRED_COLUMNS",
 }
 # (file, parameter) -> why SQL arriving through that parameter is from code: checked at every call site.
 ALLOWED_SQL_PARAMETERS = {
@@ -236,7 +246,8 @@ def test_hostile_text_round_trips_exactly_through_raw_and_facts_and_every_table_
     rows = hostile_records()
     store_raw(warehouse, rows)
     store_raw(warehouse, rows)  # a re-run deletes the day with the ids bound, then writes it again
-    result = materialize([conversation_facts], partition_key=DAY.isoformat(), resources={"warehouse": warehouse})
+    jelou = JelouResource(base_url="http://127.0.0.1:9", client_id="demo", client_secret="demo-secret")
+    result = materialize([conversation_facts], partition_key=DAY.isoformat(), resources={"warehouse": warehouse, "jelou": jelou})
     assert result.success
 
     raw = read(warehouse, tables.raw_conversations)
@@ -245,7 +256,8 @@ def test_hostile_text_round_trips_exactly_through_raw_and_facts_and_every_table_
     assert sorted(facts.index) == sorted(r[0] for r in rows)
     for n, text in enumerate(HOSTILE):
         fact = facts.loc[f"{text}#{n}"]
-        assert [fact[c] for c in ("ended_reason", "origin", "operator_name", "team_name", "bot_name", "company_id", "user_id")] == [text] * 7
+        assert [fact[c] for c in ("ended_reason", "origin", "operator_name", "team_name", "bot_name", "company_id")] == [text] * 6
+        assert fact["user_key"] == user_keys([text], jelou.user_key_secret())[0]
         assert fact["first_reply_ms"] == 1000 + n
 
     with warehouse.connect() as connection:

@@ -62,15 +62,16 @@ def _initial_state(context: SensorEvaluationContext) -> SensorState:
     return SensorState(after_storage_id=context.instance.event_log_storage.get_maximum_record_id() or 0)
 
 
-def _read(warehouse: WarehouseResource, query: sa.TextClause, params: dict):
-    return warehouse.read_frame(query, params, lock_timeout_s=WAREHOUSE_WAIT_S)
-
-
 def _breach_alerts(warehouse: WarehouseResource, days: list[str], state: SensorState) -> list[Alert]:
     alerts = []
     for day in days:
-        for row in _read(warehouse, BREACHES, {"day": day, "min_conversations": MIN_CONVERSATIONS}).to_dict("records"):
-            worst = _read(warehouse, WORST_OPERATORS, {"day": day, "team": row["team_name"]})
+        breaches = warehouse.read_frame(
+            BREACHES, {"day": day, "min_conversations": MIN_CONVERSATIONS}, lock_timeout_s=WAREHOUSE_WAIT_S
+        )
+        for row in breaches.to_dict("records"):
+            worst = warehouse.read_frame(
+                WORST_OPERATORS, {"day": day, "team": row["team_name"]}, lock_timeout_s=WAREHOUSE_WAIT_S
+            )
             alert = breach_alert(row, worst.to_dict("records"), ui_url())
             fingerprint = f"{row['sla_attainment']:.9f}|{row['first_reply_p90_s']}|{row['conversations']}|{row['breached_conversations']}"
             if state.alerted.get(alert.key) != fingerprint:  # new breach, or its numbers changed
@@ -80,7 +81,11 @@ def _breach_alerts(warehouse: WarehouseResource, days: list[str], state: SensorS
 
 
 def _breach_count(warehouse: WarehouseResource, days: list[str]) -> int:
-    return sum(int(_read(warehouse, BREACH_COUNT, {"day": d, "min_conversations": MIN_CONVERSATIONS})["n"].iloc[0]) for d in days)
+    counts = (
+        warehouse.read_frame(BREACH_COUNT, {"day": d, "min_conversations": MIN_CONVERSATIONS}, lock_timeout_s=WAREHOUSE_WAIT_S)
+        for d in days
+    )
+    return sum(int(count["n"].iloc[0]) for count in counts)
 
 
 def build_sla_breach_sensor(max_age_days: int = MAX_AGE_DAYS) -> SensorDefinition:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, field_validator
 
 from jelou_assets.client.jelou_client import JelouClient
+from jelou_assets.privacy.pseudonyms import pseudonym_key
 from jelou_assets.settings import AUTH_SCHEMES
 
 
@@ -33,6 +34,19 @@ class JelouResource(ConfigurableResource):
     connect_timeout_s: float = Field(default=10.0, gt=0)
     read_timeout_s: float = Field(default=60.0, gt=0)
     max_rewalks: int = Field(default=3, ge=0, description="Extra walks of a window whose pages did not add up.")
+    pseudonym_key: str | None = Field(
+        default=None,
+        description="JELOU_PSEUDONYM_KEY: the secret of the customers' user_key pseudonyms; required against the "
+        "real API, a fixed demo key against the bundled emulator.",
+    )
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        # Run start, before any request: customers' ids are not fetched unless they can be pseudonymised.
+        self.user_key_secret()
+
+    def user_key_secret(self) -> str:
+        """The key that pseudonymises this account's customers (see `jelou_assets.privacy.pseudonyms`)."""
+        return pseudonym_key(self.pseudonym_key, self.base_url)
 
     @field_validator("auth_scheme")
     @classmethod

@@ -6,6 +6,7 @@ from datetime import date
 import sqlalchemy as sa
 from dagster import AssetExecutionContext, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
+from jelou_assets.client import JelouResource
 from jelou_assets.ingestion.facts_cleaning import clean_conversations, facts_to_arrow
 from jelou_assets.ingestion.raw_conversations import raw_conversations
 from jelou_assets.partitions import RESPONSE_TIMEZONE, daily_partitions
@@ -29,12 +30,15 @@ RAW_FOR_DAY = sa.select(
     kinds={"python", "pandas"},
     description="One typed row per conversation: UTC timestamps, nulls for missing values, sanity flags.",
 )
-def conversation_facts(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+def conversation_facts(
+    context: AssetExecutionContext, warehouse: WarehouseResource, jelou: JelouResource
+) -> MaterializeResult:
     days = [date.fromisoformat(key) for key in context.partition_keys]
+    pseudonym_key = jelou.user_key_secret()  # the account's: customers' ids never reach the facts
     rows = duplicates = flagged = no_reply = active = unknown_states = 0
     for number, day in enumerate(days, start=1):
         raw = warehouse.read_frame(RAW_FOR_DAY, {"day": day})
-        facts, summary = clean_conversations(raw, RESPONSE_TIMEZONE)
+        facts, summary = clean_conversations(raw, RESPONSE_TIMEZONE, pseudonym_key)
         warehouse.replace_partitions([day], {tables.conversation_facts: facts_to_arrow(facts)})
         rows += summary.rows
         duplicates += summary.duplicates_collapsed

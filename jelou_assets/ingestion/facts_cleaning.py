@@ -7,7 +7,8 @@ read in JELOU_RESPONSE_TIMEZONE; ISO 8601 with `T`, fractional seconds, and `Z` 
 text; a missing nested object is null; `timeRepliedOperator` 0, null, missing or non-numeric means the
 operator never replied (null), never a 0-second reply (a negative one is null and flagged; one that rounds to
 0 ms is null); states are lower-cased and unknown ones kept. The team is `assignationMethod.teamName`, else
-`operator.team` (as Jelou's own web client reads it); `team_source` says which. A number that is infinite or beyond 2**53 ms is
+`operator.team` (as Jelou's own web client reads it); `team_source` says which. The customer's `user.id` is
+never stored: `user_key` is its keyed pseudonym (a redacted old payload carries the pseudonym itself). A number that is infinite or beyond 2**53 ms is
 not a number (null, flagged `unparseable_number`). Booleans, NaN and infinities are never text (null).
 A timestamp outside 1677-09-22..2262-04-11 UTC is unreadable (null; `unparseable_start` for startAt).
 Rows whose numbers contradict each other are kept and flagged, never dropped.
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from jelou_assets.privacy.pseudonyms import PSEUDONYM_FIELD, user_keys
 from jelou_assets.warehouse.tables import conversation_facts
 
 KNOWN_STATES = frozenset({"active", "closed", "resolved", "expired"})
@@ -58,7 +60,7 @@ FACTS_SCHEMA = pa.schema(
         ("team_source", pa.string()),
         ("bot_name", pa.string()),
         ("company_id", pa.string()),
-        ("user_id", pa.string()),
+        ("user_key", pa.string()),
         ("first_reply_ms", pa.int64()),
         ("duration_ms", pa.int64()),
         ("sanity_flag", pa.string()),
@@ -90,10 +92,11 @@ def _texts(records: list[dict[str, Any]], key: str, inner: str | None = None) ->
         values = [record.get(key) for record in records]
     else:
         values = [value.get(inner) if isinstance(value, dict) else None for value in (record.get(key) for record in records)]
-    return [(value.strip() or None) if type(value) is str else _leaf_text(value) for value in values]
+    return [(value.strip() or None) if type(value) is str else leaf_text(value) for value in values]
 
 
-def _leaf_text(value: Any) -> str | None:
+def leaf_text(value: Any) -> str | None:
+    """A JSON leaf as the facts store it: stripped text, or None when it is no text, name or id."""
     # A boolean is no name or id; str() would invent Python's spelling ("True") for JSON's `true`.
     if value is None or isinstance(value, (dict, list, bool)):
         return None
@@ -141,7 +144,9 @@ def _milliseconds(values: list[Any]) -> tuple[pd.Series, pd.Series]:
     return numeric.astype("float64"), present & numeric.isna()
 
 
-def clean_conversations(raw: pd.DataFrame, response_timezone: str) -> tuple[pd.DataFrame, CleaningSummary]:
+def clean_conversations(
+    raw: pd.DataFrame, response_timezone: str, pseudonym_key: str
+) -> tuple[pd.DataFrame, CleaningSummary]:
     """`raw` has `partition_date`, `conversation_id`, `payload`, `fetched_at`; returns facts and a summary."""
     summary = CleaningSummary()
     deduped = raw.sort_values("fetched_at", kind="stable").drop_duplicates("conversation_id", keep="last")
@@ -194,7 +199,9 @@ def clean_conversations(raw: pd.DataFrame, response_timezone: str) -> tuple[pd.D
             "team_source": team_source,
             "bot_name": _texts(records, "bot", "name"),
             "company_id": _texts(records, "company", "id"),
-            "user_id": _texts(records, "user", "id"),
+            "user_key": pd.Series(user_keys(_texts(records, "user", "id"), pseudonym_key), dtype=object).fillna(
+                pd.Series(_texts(records, "user", PSEUDONYM_FIELD), dtype=object)
+            ),
             "first_reply_ms": first_reply_ms,
             "duration_ms": duration_ms,
             "sanity_flag": flags,

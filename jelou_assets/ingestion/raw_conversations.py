@@ -44,6 +44,8 @@ LOADS_SCHEMA = pa.schema(
         ("seconds", pa.float64()),
         ("fetched_at", pa.timestamp("us")),
         ("learned_requests_per_second", pa.float64()),
+        ("redacted_at", pa.timestamp("us")),
+        ("redacted_records", pa.int32()),
     ]
 )
 
@@ -87,6 +89,8 @@ def raw_rows(day: date, window: WindowResult, fetched_at: datetime) -> dict:
             "seconds": [window.seconds],
             "fetched_at": [fetched_at],
             "learned_requests_per_second": [window.learned_requests_per_second],
+            "redacted_at": [None],  # a freshly written day holds the API's personal fields again
+            "redacted_records": [None],
         },
         schema=LOADS_SCHEMA,
     )

@@ -60,8 +60,9 @@ def normalize_url(url: str) -> URL:
     )
 
 
-def _add_missing_columns(connection: sa.Connection) -> None:
-    """Columns added to a table since a warehouse was created: added, nullable, so existing rows stay valid."""
+def _migrate_columns(connection: sa.Connection) -> None:
+    """Columns added to a table since a warehouse was created are added, nullable, so existing rows stay
+    valid; retired ones are dropped."""
     # information_schema, not SQLAlchemy's inspector: duckdb-engine's reflection queries pg_catalog tables
     # that DuckDB lacks.
     present = set(connection.execute(
@@ -69,12 +70,23 @@ def _add_missing_columns(connection: sa.Connection) -> None:
         {"schema": tables.SCHEMA},
     ).tuples())
     for table in tables.metadata.sorted_tables:
-        for column in table.columns:
-            if (table.name, column.name) not in present:
-                if not column.nullable:
-                    raise RuntimeError(f"{table.fullname} lacks the required column {column.name}; rebuild the table")
-                kind = column.type.compile(dialect=connection.dialect)
-                connection.execute(sa.text(f'ALTER TABLE {table.fullname} ADD COLUMN "{column.name}" {kind}'))
+        missing = [column for column in table.columns if (table.name, column.name) not in present]
+        retired = [name for name in tables.RETIRED_COLUMNS.get(table.name, ()) if (table.name, name) in present]
+        if not missing and not retired:
+            continue
+        required = [column.name for column in missing if not column.nullable]
+        if required:
+            raise RuntimeError(f"{table.fullname} lacks the required columns {required}; rebuild the table")
+        # DuckDB alters no table that has an index: the indexes are set aside for the change.
+        for index in table.indexes:
+            connection.execute(sa.schema.DropIndex(index, if_exists=True))
+        for column in missing:
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.execute(sa.text(f'ALTER TABLE {table.fullname} ADD COLUMN "{column.name}" {kind}'))
+        for name in retired:
+            connection.execute(sa.text(f'ALTER TABLE {table.fullname} DROP COLUMN "{name}"'))
+        for index in table.indexes:
+            index.create(connection)
 
 
 class WarehouseResource(ConfigurableResource):
@@ -148,14 +160,20 @@ class WarehouseResource(ConfigurableResource):
         with lock:
             yield
 
-    def ensure_tables(self) -> None:
+    @contextmanager
+    def write_connection(self) -> Iterator[sa.Connection]:
+        """A connection for one writing transaction, serialized with this process's other writers of a file."""
         with self._process_write_lock(), self.connect() as connection:
+            yield connection
+
+    def ensure_tables(self) -> None:
+        with self.write_connection() as connection:
             if self.dialect == "postgresql":
                 # Two first runs at once would both find no table and both create it; one would fail.
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_DDL_LOCK_KEY})
             connection.execute(sa.schema.CreateSchema(tables.SCHEMA, if_not_exists=True))
             tables.metadata.create_all(connection)
-            _add_missing_columns(connection)
+            _migrate_columns(connection)
             connection.commit()
 
     def replace_partitions(self, days: Sequence[date], rows: Mapping[sa.Table, pa.Table]) -> None:
@@ -163,7 +181,7 @@ class WarehouseResource(ConfigurableResource):
 
         Concurrent calls for the same days, from threads or processes, leave exactly one writer's rows.
         """
-        with self._process_write_lock(), self.connect() as connection:
+        with self.write_connection() as connection:
             replace_partitions(connection.connection.driver_connection, self.dialect, days, rows)
 
     def read_frame(

@@ -38,7 +38,13 @@ raw_partition_loads = sa.Table(
         "learned_requests_per_second", sa.Float,
         comment="the account's rate as the client's budget had learned it after this day's walk; the next run starts there",
     ),
+    sa.Column("redacted_at", sa.DateTime, comment="UTC time raw retention removed this day's personal fields; null: not yet"),
+    sa.Column("redacted_records", sa.Integer, comment="payloads raw retention changed that time"),
 )
+
+# Columns earlier versions created and no table may keep: dropped from existing warehouses at run start.
+# `user_id` held customers' identifiers in clear; `user_key` replaced it.
+RETIRED_COLUMNS: dict[str, tuple[str, ...]] = {"conversation_facts": ("user_id",)}
 
 conversation_facts = sa.Table(
     "conversation_facts",
@@ -55,7 +61,7 @@ conversation_facts = sa.Table(
     sa.Column("team_source", sa.String, comment="where team_name was read: assignationMethod.teamName or operator.team"),
     sa.Column("bot_name", sa.String),
     sa.Column("company_id", sa.String),
-    sa.Column("user_id", sa.String),
+    sa.Column("user_key", sa.String, comment="keyed pseudonym (HMAC-SHA256) of the customer's user.id"),
     sa.Column("first_reply_ms", sa.BigInteger, comment="null: the operator never replied"),
     sa.Column("duration_ms", sa.BigInteger, comment="null while active"),
     sa.Column("sanity_flag", sa.String, comment="why the record contradicts itself; null when it does not"),
