@@ -135,13 +135,14 @@ def test_upper_case_and_undocumented_states_are_stored_lower_cased_and_counted(d
     warehouse = duckdb_warehouse
     with JelouEmulator(per_day=60, seed=5, upper_case_states=True, type_drift=True) as emu:
         result = run_days(emu, warehouse, instance)
-        generated = {c.id: c.state for c in emu.dataset.window(0, emu.dataset.now_epoch()).conversations()
-                     if FIRST <= datetime.fromtimestamp(c.start, ZoneInfo(PARTITION_TIMEZONE)).date() <= LAST}
+        generated = expected_facts(emu, FIRST, LAST, PARTITION_TIMEZONE)
     facts = stored_facts(warehouse)
     assert set(facts["state"]) >= {"closed", "resolved", "expired", "transferred"}
     assert facts["state"].str.islower().all()
-    unknown = result.asset_materializations_for_node("conversation_facts")[0].metadata["unknown_states"].value
-    assert unknown == int((facts["state"] == "transferred").sum()) > 0
+    per_day = {m.partition: m.metadata["unknown_states"].value
+               for m in result.asset_materializations_for_node("conversation_facts")}
+    stored = facts[facts["state"] == "transferred"].groupby("partition_date").size()
+    assert per_day == {day.isoformat(): int(stored.get(day, 0)) for day in (FIRST, LAST)} and sum(per_day.values()) > 0
     assert len(generated) == len(facts)
 
 

@@ -10,7 +10,7 @@ from datetime import date
 
 import pandas as pd
 import sqlalchemy as sa
-from dagster import materialize
+from dagster import AssetKey, materialize
 
 from jelou_assets.emulator import JelouEmulator
 from jelou_assets.ingestion.conversation_facts import conversation_facts
@@ -56,6 +56,21 @@ def test_partition_range_runs_once_and_stores_each_day(emulator, warehouse, inst
     loads = stored(warehouse, "raw_partition_loads", order="partition_date")
     assert list(loads["api_total"]) == list(loads["stored_rows"]) == [120, 120, 120]
     assert len(instance.get_runs()) == 1
+
+
+def test_each_partition_of_a_range_run_carries_its_own_days_numbers(instance, warehouse):
+    # The first day is empty: a run total shown on every partition could not pass for the days' own.
+    with JelouEmulator(per_day=40, seed=11, first_day=DAYS[1]) as emu:
+        assert materialize_days(emu, warehouse, ["2025-03-01", "2025-03-03"], instance=instance).success
+        expected = {day.isoformat(): len(truth(emu, day)) for day in DAYS}
+    assert expected == {"2025-03-01": 0, "2025-03-02": 40, "2025-03-03": 40}
+    for asset in ("raw_conversations", "conversation_facts"):
+        records = instance.fetch_materializations(AssetKey(asset), limit=10).records
+        assert {r.partition_key: r.asset_materialization.metadata["rows"].value for r in records} == expected, asset
+    loads = stored(warehouse, "raw_partition_loads", order="partition_date")
+    raw = {r.partition_key: r.asset_materialization.metadata
+           for r in instance.fetch_materializations(AssetKey("raw_conversations"), limit=10).records}
+    assert [raw[day.isoformat()]["requests"].value for day in DAYS] == list(loads["requests"])
 
 
 def test_rematerializing_a_partition_leaves_identical_rows(emulator, warehouse):

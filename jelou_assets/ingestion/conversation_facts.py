@@ -35,29 +35,18 @@ def conversation_facts(
 ) -> MaterializeResult:
     days = [date.fromisoformat(key) for key in context.partition_keys]
     pseudonym_key = jelou.user_key_secret()  # the account's: customers' ids never reach the facts
-    rows = duplicates = flagged = no_reply = active = unknown_states = 0
     for number, day in enumerate(days, start=1):
         raw = warehouse.read_frame(RAW_FOR_DAY, {"day": day})
         facts, summary = clean_conversations(raw, RESPONSE_TIMEZONE, pseudonym_key)
         warehouse.replace_partitions([day], {tables.conversation_facts: facts_to_arrow(facts)})
-        rows += summary.rows
-        duplicates += summary.duplicates_collapsed
-        flagged += summary.flagged
-        no_reply += summary.no_reply
-        active += summary.active
-        unknown_states += sum(summary.unknown_states.values())
+        # Each partition gets its own day's numbers, also when one run takes a whole backfill range.
+        counts = {"rows": summary.rows, "duplicates_collapsed": summary.duplicates_collapsed,
+                  "sanity_flagged": summary.flagged, "no_operator_reply": summary.no_reply, "active": summary.active,
+                  "unknown_states": sum(summary.unknown_states.values())}
+        context.add_asset_metadata({key: MetadataValue.int(value) for key, value in counts.items()},
+                                   partition_key=day.isoformat())
         context.log.info(
             f"{day} ({number}/{len(days)}): {summary.rows} facts, {summary.flagged} flagged {summary.flags or ''}, "
             f"{summary.duplicates_collapsed} duplicates collapsed"
         )
-    return MaterializeResult(
-        metadata={
-            "days": len(days),
-            "rows": MetadataValue.int(rows),
-            "duplicates_collapsed": MetadataValue.int(duplicates),
-            "sanity_flagged": MetadataValue.int(flagged),
-            "no_operator_reply": MetadataValue.int(no_reply),
-            "active": MetadataValue.int(active),
-            "unknown_states": MetadataValue.int(unknown_states),
-        }
-    )
+    return MaterializeResult()
