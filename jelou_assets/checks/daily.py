@@ -6,8 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
-from dagster import AssetCheckExecutionContext, AssetCheckSeverity, AssetCheckSpec, AssetKey
-from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
+from dagster import AssetCheckEvaluation, AssetCheckExecutionContext, AssetCheckSeverity, AssetCheckSpec, AssetKey
 
 from jelou_assets.partitions import daily_partitions
 
