@@ -160,11 +160,11 @@ def test_retention_is_idempotent_and_off_at_zero(emulator, warehouse):
     pd.testing.assert_frame_equal(first[1], second[1])
 
 
-def test_no_customer_id_reaches_the_instance_the_output_or_any_table_but_recent_raw(emulator, tmp_path):
-    home, warehouse_file = tmp_path / "home", tmp_path / "warehouse.duckdb"
+def test_no_customer_id_reaches_the_instance_the_output_or_any_table(emulator, warehouse_url, tmp_path):
+    home = tmp_path / "home"
     home.mkdir()
     env = {**os.environ, "DAGSTER_HOME": str(home), "JELOU_BASE_URL": emulator.url, "JELOU_CLIENT_ID": "demo",
-           "JELOU_CLIENT_SECRET": "demo-secret", "JELOU_WAREHOUSE_URL": f"duckdb:///{warehouse_file}",
+           "JELOU_CLIENT_SECRET": "demo-secret", "JELOU_WAREHOUSE_URL": warehouse_url,
            "JELOU_RAW_RETENTION_DAYS": str(days_before_today(DAYS[0]) - 1)}
     dagster = str(Path(sys.executable).parent / "dagster")
     commands = [
@@ -186,7 +186,7 @@ def test_no_customer_id_reaches_the_instance_the_output_or_any_table_but_recent_
             assert not any(uid in content for uid in ids), path
     from jelou_assets.warehouse.resource import WarehouseResource
 
-    warehouse = WarehouseResource(url=f"duckdb:///{warehouse_file}")
+    warehouse = WarehouseResource(url=warehouse_url)
     names = warehouse.read_frame(sa.text(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'jelou'"))["table_name"]
     assert "conversation_facts" in set(names)
