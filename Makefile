@@ -27,7 +27,7 @@ dbt-manifest:
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-# Issue 7's matrix on its own (docs/RELIABILITY.md): runs it, then rewrites the doc's observed tables.
+# The reliability matrix on its own (docs/RELIABILITY.md): runs it, then rewrites the doc's observed tables.
 # The doc is rewritten even when a test fails (that is an observation too); the exit status is pytest's.
 RELIABILITY_XML ?= data/reliability.xml
 reliability: install

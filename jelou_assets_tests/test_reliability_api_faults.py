@@ -1,4 +1,4 @@
-"""Issue 7, faults from the API: every fault either lands the day exactly or fails naming the problem.
+"""Faults from the API: every fault either lands the day exactly or fails naming the problem.
 
 Each case first stores 2025-03-01, then moves the emulator's clock so the long-running conversations
 close (a successful re-run visibly changes rows), injects the fault and materializes again through

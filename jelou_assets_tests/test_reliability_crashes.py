@@ -1,4 +1,4 @@
-"""Crash recovery (issue 7): SIGKILL the whole run (run process, step subprocesses, dbt) while it writes
+"""Crash recovery: SIGKILL the whole run (run process, step subprocesses, dbt) while it writes
 raw_conversations, conversation_facts or the dbt marts. Right after the kill every stored day of every table is
 wholly its previous version or wholly the new one; a plain re-run then leaves every table equal, row for row, to
 an undisturbed run's.
