@@ -4,6 +4,7 @@ from dagster import Definitions
 from dagster_dbt import DbtCliResource
 
 from jelou_assets import settings
+from jelou_assets.automation.executor import step_executor
 from jelou_assets.automation.jobs import jelou_sla_job
 from jelou_assets.automation.schedules import daily_sla_schedule, late_arrival_refresh_schedule
 from jelou_assets.automation.sensors import run_failure_alert_sensor, sla_breach_sensor
@@ -35,6 +36,7 @@ defs = Definitions(
     jobs=[jelou_sla_job, raw_retention_job],
     schedules=[daily_sla_schedule, late_arrival_refresh_schedule, raw_retention_schedule],
     sensors=[sla_breach_sensor, run_failure_alert_sensor, freshness_checks_sensor],
+    executor=step_executor,
     resources={
         "jelou": jelou_resource(),
         "warehouse": warehouse_resource(),

@@ -34,6 +34,8 @@ def jelou_for(emu: JelouEmulator, **overrides) -> JelouResource:
         client_id=emu.config.client_id,
         client_secret=emu.config.client_secret,
         requests_per_second=200.0,
+        # Retries are counted, not waited out: a tenth of the production backoff, waits capped at 2 s.
+        retry_backoff_s=0.05,
         max_retry_wait_s=2.0,
     )
     settings.update(overrides)

@@ -12,7 +12,6 @@ Observed numbers (requests, retries, walks, seconds) are recorded with `record_p
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -23,13 +22,15 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
-from dagster import AssetsDefinition, ExecuteInProcessResult, materialize
+from dagster import AssetsDefinition, Backoff, ExecuteInProcessResult, Jitter, RetryPolicy, materialize
 
 from jelou_assets.client.retry import worst_case_backoff_s, worst_case_request_s
+from jelou_assets.client import JelouResource
+from jelou_assets.client.aimd import DECREASE_FACTOR
 from jelou_assets.emulator import JelouEmulator
 from jelou_assets.emulator.dataset import DRIFT_JUNK_REPLY, DRIFT_STATE
 from jelou_assets.ingestion.conversation_facts import conversation_facts
-from jelou_assets.ingestion.raw_conversations import raw_conversations
+from jelou_assets.ingestion.raw_conversations import STEP_RETRY_POLICY, raw_conversations_asset
 from jelou_assets.warehouse.resource import WarehouseResource
 from jelou_assets_tests.conftest import _reset, jelou_for
 from jelou_assets_tests.test_raw_ingestion import stored, truth
@@ -45,19 +46,9 @@ FOREVER = range(1, 1_000)  # request numbers: every request of the run
 TABLES = ("raw_conversations", "raw_partition_loads", "conversation_facts")
 
 
-def without_step_retries(assets_def: AssetsDefinition) -> AssetsDefinition:
-    """The same asset and compute function without Dagster's RetryPolicy.
-
-    The policy re-runs a failed step after 0-60 s and again after 60-120 s; the matrix tests one step
-    attempt, so the client's own retries are what is observed. The policy itself is measured in
-    `test_a_permanent_500_fails_within_the_worst_case_including_dagster_step_retries`.
-    """
-    op = copy.copy(assets_def.op)
-    op._retry_policy = None
-    return AssetsDefinition.dagster_internal_init(**{**assets_def.get_attributes_dict(), "node_def": op})
-
-
-RAW_ONE_ATTEMPT = without_step_retries(raw_conversations)
+# The matrix tests one step attempt, so the client's own retries are what is observed; Dagster's step
+# retries are measured in `test_a_permanent_500_fails_within_the_worst_case_including_dagster_step_retries`.
+RAW_ONE_ATTEMPT = raw_conversations_asset(retry_policy=None)
 
 
 @dataclass(frozen=True)
@@ -335,9 +326,10 @@ def test_a_day_of_50000_conversations_lands_exactly(duck, record_property):
 
 # ---- worst-case wall time for a permanently failing API ----------------------------------------------
 
-# JelouResource's defaults except the test-friendly ones jelou_for sets: the bounds are computed from them.
-DEFAULT_CLIENT = dict(requests_per_second=5.0, max_retry_wait_s=60.0)
-BACKOFF_S = 0.5  # JelouClient's backoff_s (not a setting)
+# JelouResource's defaults except the test-friendly ones jelou_for sets, and a tenth of the production backoff so
+# that no test sits through it: the bounds are computed from these; the production ones are asserted as arithmetic.
+DEFAULT_CLIENT = dict(requests_per_second=5.0, max_retry_wait_s=60.0, retry_backoff_s=0.05)
+BACKOFF_S = DEFAULT_CLIENT["retry_backoff_s"]
 SLACK_S = 1.5  # between the first and the last request: the rate limiter's 0.2 s slots, scheduling
 OVERHEAD_S = 10.0  # per step attempt on a loaded machine: Dagster's step start, the warehouse
 
@@ -378,9 +370,12 @@ def test_a_permanently_failing_api_fails_one_step_attempt_within_the_computed_bo
     resource = jelou_for(emu, **settings)
     attempts = resource.max_attempts
     hanging = (attempts - 1) * client.get("read_timeout_s", 0.0)  # every attempt but the last, before a retry
+    # Each 429 also slows the shared budget (multiplicative decrease), spacing the next attempt further.
+    spacing = sum(1 / (resource.requests_per_second * DECREASE_FACTOR ** n) for n in range(1, attempts))
+    slowed = spacing if fault.startswith("429") else 0.0
     if retry_after_s is None:
         least = hanging + sum(BACKOFF_S * 2 ** (n - 1) for n in range(1, attempts))
-        most = hanging + worst_case_backoff_s(attempts, BACKOFF_S, resource.max_retry_wait_s) + SLACK_S
+        most = hanging + worst_case_backoff_s(attempts, BACKOFF_S, resource.max_retry_wait_s) + slowed + SLACK_S
     else:
         least = (attempts - 1) * retry_after_s
         most = least + SLACK_S
@@ -394,23 +389,40 @@ def test_a_permanently_failing_api_fails_one_step_attempt_within_the_computed_bo
     assert elapsed <= documented
 
 
+def test_the_production_client_backs_off_at_most_18_s_per_request_against_a_fast_failing_api():
+    production = JelouResource(client_id="id", client_secret="secret")
+    assert worst_case_backoff_s(production.max_attempts, production.retry_backoff_s, production.max_retry_wait_s) == 18.0
+
+
+def step_retry_delays_s(policy: RetryPolicy) -> tuple[float, float]:
+    """Least and most Dagster waits in all between a step's attempts: ((2**n) - 1) * delay +- delay before retry n."""
+    least = sum(max(0.0, (2 ** n - 2) * policy.delay) for n in range(1, policy.max_retries + 1))
+    most = sum(2 ** n * policy.delay for n in range(1, policy.max_retries + 1))
+    return least, most
+
+
+def test_the_production_step_retries_wait_between_one_and_three_minutes_in_all():
+    assert (STEP_RETRY_POLICY.backoff, STEP_RETRY_POLICY.jitter) == (Backoff.EXPONENTIAL, Jitter.PLUS_MINUS)
+    assert step_retry_delays_s(STEP_RETRY_POLICY) == (60, 180)
+
+
 @pytest.mark.slow
 def test_a_permanent_500_fails_within_the_worst_case_including_dagster_step_retries(emu, duck, record_property):
+    # The production policy's shape with delays of a second, so the test measures Dagster's waits, not sits them out.
+    policy = RetryPolicy(max_retries=STEP_RETRY_POLICY.max_retries, delay=1, backoff=STEP_RETRY_POLICY.backoff,
+                         jitter=STEP_RETRY_POLICY.jitter)
     emu.config.error_rate = 1.0
     resource = jelou_for(emu, **DEFAULT_CLIENT)
-    policy = raw_conversations.op.retry_policy
     attempts = policy.max_retries + 1
     backoff = worst_case_backoff_s(resource.max_attempts, BACKOFF_S, resource.max_retry_wait_s)
-    # Dagster waits ((2**n) - 1) * delay +- delay before step retry n: 0-60 s, then 60-120 s.
-    least_delays = sum(max(0, (2 ** n - 2) * policy.delay) for n in range(1, attempts))
-    most_delays = sum(2 ** n * policy.delay for n in range(1, attempts))
+    least_delays, most_delays = step_retry_delays_s(policy)
     least = attempts * sum(BACKOFF_S * 2 ** (n - 1) for n in range(1, resource.max_attempts)) + least_delays
     most = attempts * (backoff + SLACK_S) + (attempts - 1) * OVERHEAD_S + most_delays
     documented = attempts * worst_case_request_s(resource.max_attempts, resource.max_retry_wait_s,
                                                  resource.connect_timeout_s, resource.read_timeout_s) + most_delays
 
     result, elapsed, span = timed_failure(emu, duck, record_property, least, most, documented,
-                                          raw=raw_conversations, **DEFAULT_CLIENT)
+                                          raw=raw_conversations_asset(policy), **DEFAULT_CLIENT)
     assert not result.success
     assert "the API answered 500 after 6 attempts" in failure_text(result)
     assert emu.counters["requests"] == attempts * resource.max_attempts == 18

@@ -30,6 +30,9 @@ class JelouResource(ConfigurableResource):
         "each starts at that share of the learned rate.",
     )
     max_attempts: int = Field(default=6, ge=1, description="Tries per request, first included.")
+    retry_backoff_s: float = Field(
+        default=0.5, gt=0, description="Wait before the first retry when the API gives no Retry-After; doubles each retry."
+    )
     max_retry_wait_s: float = Field(default=60.0, gt=0, description="Longest single wait before a retry.")
     connect_timeout_s: float = Field(default=10.0, gt=0)
     read_timeout_s: float = Field(default=60.0, gt=0)
@@ -74,6 +77,7 @@ class JelouResource(ConfigurableResource):
             start_requests_per_second=start,
             rate_share=share,
             max_attempts=self.max_attempts,
+            backoff_s=self.retry_backoff_s,
             max_retry_wait_s=self.max_retry_wait_s,
             connect_timeout_s=self.connect_timeout_s,
             read_timeout_s=self.read_timeout_s,

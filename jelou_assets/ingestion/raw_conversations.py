@@ -11,6 +11,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from dagster import (
     AssetExecutionContext,
+    AssetsDefinition,
     Backoff,
     BackfillPolicy,
     Failure,
@@ -124,40 +125,54 @@ def ingest_days(
             yield day, window, time.monotonic() - began
 
 
-@asset(
-    partitions_def=daily_partitions,
-    # One run may take a whole backfill range; it still reads and writes one day at a time.
-    backfill_policy=BackfillPolicy.single_run(),
-    retry_policy=RetryPolicy(max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS),
-    pool="jelou_api",
-    group_name="jelou",
-    kinds={"python", "api"},
-    description="Every conversation the Jelou API returns for each local day, as received (JSON text).",
-)
-def raw_conversations(context: AssetExecutionContext, jelou: JelouResource, warehouse: WarehouseResource) -> MaterializeResult:
-    days = [date.fromisoformat(key) for key in context.partition_keys]
-    learned = last_learned_rate(warehouse)
-    client = jelou.get_client(log=context.log, learned_requests_per_second=learned)
-    origin = f"1/{jelou.api_pool_limit} of the learned {learned:.2f}" if learned else "nothing learned yet"
-    context.log.info(
-        f"request budget starts at {client.limiter.requests_per_second:.2f} requests/s "
-        f"(ceiling {client.limiter.ceiling:g} per step; {origin})"
+# A failed day is re-run after 0-60 s, then after 60-120 s: long enough for an API outage of a few minutes.
+STEP_RETRY_POLICY = RetryPolicy(max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
+
+
+def raw_conversations_asset(retry_policy: RetryPolicy | None = STEP_RETRY_POLICY) -> AssetsDefinition:
+    """The asset with Dagster's step retries as given (tests shorten the delays or run one attempt)."""
+
+    @asset(
+        partitions_def=daily_partitions,
+        # One run may take a whole backfill range; it still reads and writes one day at a time.
+        backfill_policy=BackfillPolicy.single_run(),
+        retry_policy=retry_policy,
+        pool="jelou_api",
+        group_name="jelou",
+        kinds={"python", "api"},
+        description="Every conversation the Jelou API returns for each local day, as received (JSON text).",
     )
-    try:
-        with closing(ingest_days(client, warehouse, days)) as stored_days:
-            for number, (day, window, stored_s) in enumerate(stored_days, start=1):
-                # Each partition gets its own day's numbers, also when one run takes a whole backfill range,
-                # so the UI's per-partition plots show days, not runs.
-                context.add_asset_metadata(day_metadata(window), partition_key=day.isoformat())
-                context.log.info(
-                    f"{day} ({number}/{len(days)}): {len(window.ids)} conversations, {window.pages} pages, "
-                    f"{window.requests} requests, {window.retries} retries, {window.throttled} throttled, "
-                    f"fetched in {window.seconds:.3f}s, stored in {stored_s:.3f}s; "
-                    f"learned rate {window.learned_requests_per_second:.2f} requests/s"
-                )
-    finally:
-        client.close()
-    return MaterializeResult(metadata={"warehouse": warehouse.display_url})
+    def raw_conversations(
+        context: AssetExecutionContext, jelou: JelouResource, warehouse: WarehouseResource
+    ) -> MaterializeResult:
+        days = [date.fromisoformat(key) for key in context.partition_keys]
+        learned = last_learned_rate(warehouse)
+        client = jelou.get_client(log=context.log, learned_requests_per_second=learned)
+        origin = f"1/{jelou.api_pool_limit} of the learned {learned:.2f}" if learned else "nothing learned yet"
+        context.log.info(
+            f"request budget starts at {client.limiter.requests_per_second:.2f} requests/s "
+            f"(ceiling {client.limiter.ceiling:g} per step; {origin})"
+        )
+        try:
+            with closing(ingest_days(client, warehouse, days)) as stored_days:
+                for number, (day, window, stored_s) in enumerate(stored_days, start=1):
+                    # Each partition gets its own day's numbers, also when one run takes a whole backfill range,
+                    # so the UI's per-partition plots show days, not runs.
+                    context.add_asset_metadata(day_metadata(window), partition_key=day.isoformat())
+                    context.log.info(
+                        f"{day} ({number}/{len(days)}): {len(window.ids)} conversations, {window.pages} pages, "
+                        f"{window.requests} requests, {window.retries} retries, {window.throttled} throttled, "
+                        f"fetched in {window.seconds:.3f}s, stored in {stored_s:.3f}s; "
+                        f"learned rate {window.learned_requests_per_second:.2f} requests/s"
+                    )
+        finally:
+            client.close()
+        return MaterializeResult(metadata={"warehouse": warehouse.display_url})
+
+    return raw_conversations
+
+
+raw_conversations = raw_conversations_asset()
 
 
 def day_metadata(window: WindowResult) -> dict[str, MetadataValue]:
