@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,3 +44,19 @@ def ensure_manifest(force: bool = False) -> None:
         os.environ["PATH"] = os.pathsep.join([str(Path(DBT_EXECUTABLE).parent), os.environ.get("PATH", "")])
         with dbt_warehouse_env(env("JELOU_WAREHOUSE_URL")):
             sla_dbt_project.preparer.prepare(sla_dbt_project)
+
+
+def retire_target_dir(invocation_target: Path) -> None:
+    """Hand a finished invocation's parse on to the next run, then remove its directory.
+
+    dagster-dbt gives every invocation its own target directory, seeded with the project's
+    `partial_parse.msgpack`; carrying the newest parse back keeps later runs on partial parsing even when
+    the manifest was prepared elsewhere (an image build), and the directories do not pile up.
+    """
+    parsed = invocation_target / "partial_parse.msgpack"
+    if parsed.exists():
+        shared = sla_dbt_project.project_dir / sla_dbt_project.target_path / parsed.name
+        incoming = shared.with_name(f"{parsed.name}.{os.getpid()}")
+        shutil.copyfile(parsed, incoming)
+        os.replace(incoming, shared)  # atomic: a concurrent run reads the old parse or the new, never half
+    shutil.rmtree(invocation_target, ignore_errors=True)
