@@ -24,8 +24,11 @@ $(STAMP): pyproject.toml
 dbt-manifest:
 	$(PY) -m jelou_assets.sla.prepare
 
+# Tests spend much of their time waiting on subprocesses, servers and dbt: three workers on two cores.
+# Tests sharing an expensive module-scoped run are kept on one worker by their xdist_group mark.
+TEST_WORKERS ?= 3
 test: install
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The reliability matrix on its own (docs/RELIABILITY.md): runs it, then rewrites the doc's observed tables.
 # The doc is rewritten even when a test fails (that is an observation too); the exit status is pytest's.

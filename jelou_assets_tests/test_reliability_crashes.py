@@ -43,7 +43,10 @@ from jelou_assets_tests.crash_helpers import (
     wait_for,
 )
 
+# Each engine's tests share one undisturbed reference run, so they stay on one worker (pytest-xdist --dist loadgroup).
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
+ON_DUCKDB_WORKER = pytest.mark.xdist_group("crashes_duckdb")
+ON_POSTGRES_WORKER = pytest.mark.xdist_group("crashes_postgres")
 
 FIRST, LAST = date(2025, 3, 1), date(2025, 3, 3)
 DAYS = [FIRST, date(2025, 3, 2), LAST]
@@ -279,6 +282,7 @@ def postgres_previous(postgres_reference: Reference, tmp_path: Path) -> Iterator
     yield from _previous_state(postgres_reference, tmp_path)
 
 
+@ON_DUCKDB_WORKER
 def test_duckdb_killed_during_raw_write_keeps_whole_days_and_rerun_matches_undisturbed_run(
     emulator: JelouEmulator, duckdb_reference: Reference, duckdb_previous: str, tmp_path: Path,
     record_property: Callable[[str, object], None],
@@ -292,6 +296,7 @@ def test_duckdb_killed_during_raw_write_keeps_whole_days_and_rerun_matches_undis
     assert_rerun_matches_undisturbed(emulator, duckdb_previous, home, tmp_path, duckdb_reference, outcome, record_property)
 
 
+@ON_DUCKDB_WORKER
 def test_duckdb_killed_during_facts_keeps_whole_days_and_rerun_matches_undisturbed_run(
     emulator: JelouEmulator, duckdb_reference: Reference, duckdb_previous: str, tmp_path: Path,
     record_property: Callable[[str, object], None],
@@ -304,6 +309,7 @@ def test_duckdb_killed_during_facts_keeps_whole_days_and_rerun_matches_undisturb
     assert_rerun_matches_undisturbed(emulator, duckdb_previous, home, tmp_path, duckdb_reference, outcome, record_property)
 
 
+@ON_DUCKDB_WORKER
 def test_duckdb_killed_during_dbt_keeps_whole_mart_days_and_rerun_matches_undisturbed_run(
     emulator: JelouEmulator, duckdb_reference: Reference, duckdb_previous: str, tmp_path: Path,
     record_property: Callable[[str, object], None],
@@ -318,6 +324,7 @@ def test_duckdb_killed_during_dbt_keeps_whole_mart_days_and_rerun_matches_undist
 
 
 @pytest.mark.postgres
+@ON_POSTGRES_WORKER
 def test_postgres_killed_during_raw_copy_rolls_back_the_day_and_rerun_matches_undisturbed_run(
     emulator: JelouEmulator, postgres_reference: Reference, postgres_previous: str, tmp_path: Path,
     record_property: Callable[[str, object], None],

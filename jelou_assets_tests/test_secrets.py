@@ -28,7 +28,8 @@ from jelou_assets.partitions import day_window
 from jelou_assets.settings import PROJECT_ROOT
 from jelou_assets_tests.conftest import jelou_for
 
-pytestmark = pytest.mark.reliability
+# One worker runs the module, so its module-scoped run happens once (pytest-xdist --dist loadgroup).
+pytestmark = [pytest.mark.reliability, pytest.mark.xdist_group("secrets")]
 
 GOOD, WRONG = "canary-Zq8vW3-good-secret", "canary-Hk2pX9-wrong-secret"
 
