@@ -1,16 +1,19 @@
-"""What the per-day checks share: running a query per day of the run and reporting per partition."""
+"""What the per-day checks share: one query per check over the run's days, reported per partition."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+import pandas as pd
 from dagster import AssetCheckEvaluation, AssetCheckExecutionContext, AssetCheckSeverity, AssetCheckSpec, AssetKey
 
 from jelou_assets.partitions import daily_partitions
 
 DayResult = tuple[bool, Mapping[str, Any], str]
+# A check's evaluator: the run's days in, each day's result out.
+DaysEvaluator = Callable[[Sequence[date]], Mapping[date, DayResult]]
 
 
 def daily_check_spec(name: str, asset: str, description: str, blocking: bool = False) -> AssetCheckSpec:
@@ -18,22 +21,35 @@ def daily_check_spec(name: str, asset: str, description: str, blocking: bool = F
     return AssetCheckSpec(name, asset=asset, blocking=blocking, partitions_def=daily_partitions, description=description)
 
 
+def days_window(days: Sequence[date]) -> dict[str, date]:
+    """Bind parameters `first`/`last` of a `partition_date BETWEEN :first AND :last` query over the days."""
+    return {"first": min(days), "last": max(days)}
+
+
+def rows_by_day(frame: pd.DataFrame) -> dict[date, pd.DataFrame]:
+    """A grouped query's rows split by `partition_date` (as `date`)."""
+    if frame.empty:
+        return {}
+    days = pd.to_datetime(frame["partition_date"]).dt.date
+    return {day: rows for day, rows in frame.groupby(days.to_numpy(), sort=False)}
+
+
 def evaluate_per_day(
     context: AssetCheckExecutionContext,
     asset: str,
-    evaluators: Mapping[str, Callable[[date], DayResult]],
+    evaluators: Mapping[str, DaysEvaluator],
     *,
     severity: AssetCheckSeverity = AssetCheckSeverity.ERROR,
     blocking: bool = False,
 ) -> Iterator[AssetCheckEvaluation]:
     """One evaluation per (selected check, day of the run), each recorded against its own partition."""
     selected = {key.name for key in context.selected_asset_check_keys}
-    for key in context.partition_keys:
-        day = date.fromisoformat(key)
-        for name, evaluate in evaluators.items():
-            if name not in selected:
-                continue
-            passed, metadata, description = evaluate(day)
+    keys = list(context.partition_keys)
+    days = [date.fromisoformat(key) for key in keys]
+    results = {name: evaluate(days) for name, evaluate in evaluators.items() if name in selected}
+    for key, day in zip(keys, days):
+        for name, by_day in results.items():
+            passed, metadata, description = by_day[day]
             if not passed:
                 context.log.warning(f"{asset}.{name} failed for {key}: {description}")
             yield AssetCheckEvaluation(

@@ -1,25 +1,27 @@
 """Checks on `conversation_facts`: reconciliation with raw, non-null keys (blocking); sanity flags (warning)."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 
 import sqlalchemy as sa
 from dagster import AssetCheckExecutionContext, AssetCheckSeverity, multi_asset_check
 
-from jelou_assets.checks.daily import DayResult, daily_check_spec, evaluate_per_day
+from jelou_assets.checks.daily import DayResult, daily_check_spec, days_window, evaluate_per_day, rows_by_day
 from jelou_assets.warehouse.resource import WarehouseResource
 
-COUNTS = sa.text(
-    "SELECT "
-    "(SELECT count(DISTINCT conversation_id) FROM jelou.raw_conversations WHERE partition_date = :day) AS raw_ids, "
-    "count(*) AS facts, "
-    "coalesce(sum(CASE WHEN conversation_id IS NULL OR started_at IS NULL THEN 1 ELSE 0 END), 0) AS null_keys, "
-    "coalesce(sum(CASE WHEN sanity_flag IS NOT NULL THEN 1 ELSE 0 END), 0) AS flagged "
-    "FROM jelou.conversation_facts WHERE partition_date = :day"
+RAW_IDS = sa.text(
+    "SELECT partition_date, count(DISTINCT conversation_id) AS raw_ids FROM jelou.raw_conversations "
+    "WHERE partition_date BETWEEN :first AND :last GROUP BY partition_date"
+)
+FACT_COUNTS = sa.text(
+    "SELECT partition_date, count(*) AS facts, "
+    "coalesce(sum(CASE WHEN conversation_id IS NULL OR started_at IS NULL THEN 1 ELSE 0 END), 0) AS null_keys "
+    "FROM jelou.conversation_facts WHERE partition_date BETWEEN :first AND :last GROUP BY partition_date"
 )
 FLAGS = sa.text(
-    "SELECT sanity_flag, count(*) AS n FROM jelou.conversation_facts "
-    "WHERE partition_date = :day AND sanity_flag IS NOT NULL GROUP BY sanity_flag ORDER BY n DESC"
+    "SELECT partition_date, sanity_flag, count(*) AS n FROM jelou.conversation_facts "
+    "WHERE partition_date BETWEEN :first AND :last AND sanity_flag IS NOT NULL "
+    "GROUP BY partition_date, sanity_flag ORDER BY partition_date, n DESC, sanity_flag"
 )
 
 FACT_SPECS = [
@@ -42,28 +44,37 @@ SANITY_SPEC = daily_check_spec(
     "Warns when records contradict themselves (negative or mismatched durations, unparseable values).",
 )
 
-def _counts(warehouse: WarehouseResource, day: date):
-    return warehouse.read_frame(COUNTS, {"day": day}).iloc[0]
+def _per_day(warehouse: WarehouseResource, query: sa.TextClause, days: Sequence[date], column: str) -> dict[date, int]:
+    """One grouped count per day of the run; 0 for a day without rows."""
+    found = rows_by_day(warehouse.read_frame(query, days_window(days)))
+    return {day: int(found[day][column].iloc[0]) if day in found else 0 for day in days}
 
 
-def matches_raw(warehouse: WarehouseResource, day: date) -> DayResult:
-    row = _counts(warehouse, day)
-    raw_ids, facts = int(row["raw_ids"]), int(row["facts"])
-    return raw_ids == facts, {"raw_ids": raw_ids, "facts": facts}, f"{facts} facts for {raw_ids} raw conversations"
+def matches_raw(warehouse: WarehouseResource, days: Sequence[date]) -> dict[date, DayResult]:
+    raw_ids, facts = _per_day(warehouse, RAW_IDS, days, "raw_ids"), _per_day(warehouse, FACT_COUNTS, days, "facts")
+    return {
+        day: (raw_ids[day] == facts[day], {"raw_ids": raw_ids[day], "facts": facts[day]},
+              f"{facts[day]} facts for {raw_ids[day]} raw conversations")
+        for day in days
+    }
 
 
-def keys_not_null(warehouse: WarehouseResource, day: date) -> DayResult:
-    nulls = int(_counts(warehouse, day)["null_keys"])
-    return nulls == 0, {"null_keys": nulls}, f"{nulls} facts without id or start time"
+def keys_not_null(warehouse: WarehouseResource, days: Sequence[date]) -> dict[date, DayResult]:
+    nulls = _per_day(warehouse, FACT_COUNTS, days, "null_keys")
+    return {day: (nulls[day] == 0, {"null_keys": nulls[day]}, f"{nulls[day]} facts without id or start time") for day in days}
 
 
-def no_sanity_flags(warehouse: WarehouseResource, day: date) -> DayResult:
-    flags = warehouse.read_frame(FLAGS, {"day": day})
-    by_flag = {str(f): int(n) for f, n in zip(flags["sanity_flag"], flags["n"])}
-    flagged = sum(by_flag.values())
-    return flagged == 0, {"flagged": flagged, **{f"flag:{k}": v for k, v in by_flag.items()}}, (
-        f"{flagged} conversations contradict themselves: {by_flag}" if flagged else "no contradictions"
-    )
+def no_sanity_flags(warehouse: WarehouseResource, days: Sequence[date]) -> dict[date, DayResult]:
+    found = rows_by_day(warehouse.read_frame(FLAGS, days_window(days)))
+    results = {}
+    for day in days:
+        flags = found.get(day)
+        by_flag = {} if flags is None else {str(f): int(n) for f, n in zip(flags["sanity_flag"], flags["n"])}
+        flagged = sum(by_flag.values())
+        results[day] = (flagged == 0, {"flagged": flagged, **{f"flag:{k}": v for k, v in by_flag.items()}}, (
+            f"{flagged} conversations contradict themselves: {by_flag}" if flagged else "no contradictions"
+        ))
+    return results
 
 
 @multi_asset_check(specs=FACT_SPECS, can_subset=True)
@@ -72,8 +83,8 @@ def conversation_facts_checks(context: AssetCheckExecutionContext, warehouse: Wa
         context,
         "conversation_facts",
         {
-            "matches_raw_conversations": lambda day: matches_raw(warehouse, day),
-            "keys_not_null": lambda day: keys_not_null(warehouse, day),
+            "matches_raw_conversations": lambda days: matches_raw(warehouse, days),
+            "keys_not_null": lambda days: keys_not_null(warehouse, days),
         },
         blocking=True,
     )
@@ -84,6 +95,6 @@ def conversation_facts_sanity_check(context: AssetCheckExecutionContext, warehou
     yield from evaluate_per_day(
         context,
         "conversation_facts",
-        {"no_sanity_flags": lambda day: no_sanity_flags(warehouse, day)},
+        {"no_sanity_flags": lambda days: no_sanity_flags(warehouse, days)},
         severity=AssetCheckSeverity.WARN,
     )

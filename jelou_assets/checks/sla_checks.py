@@ -1,32 +1,38 @@
 """Warning check on `team_sla_daily`: which teams missed their attainment goal that day."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 
+import pandas as pd
 import sqlalchemy as sa
 from dagster import AssetCheckExecutionContext, AssetCheckSeverity, MetadataValue, multi_asset_check
 
-from jelou_assets.checks.daily import DayResult, daily_check_spec, evaluate_per_day
+from jelou_assets.checks.daily import DayResult, daily_check_spec, days_window, evaluate_per_day, rows_by_day
 from jelou_assets.warehouse.resource import WarehouseResource
 
 BREACHED = sa.text(
-    "SELECT team_name, conversations, sla_attainment, attainment_goal, first_reply_p90_s, sla_target_s, "
+    "SELECT partition_date, team_name, conversations, sla_attainment, attainment_goal, first_reply_p90_s, sla_target_s, "
     "met, breached_conversations, unanswered "
-    "FROM jelou.team_sla_daily WHERE partition_date = :day AND breached ORDER BY sla_attainment, team_name"
+    "FROM jelou.team_sla_daily WHERE partition_date BETWEEN :first AND :last AND breached "
+    "ORDER BY partition_date, sla_attainment, team_name"
 )
 
 
-def attainment_meets_goal(warehouse: WarehouseResource, day: date) -> DayResult:
-    breached = warehouse.read_frame(BREACHED, {"day": day})
-    teams = list(breached["team_name"])
+def attainment_meets_goal(warehouse: WarehouseResource, days: Sequence[date]) -> dict[date, DayResult]:
+    found = rows_by_day(warehouse.read_frame(BREACHED, days_window(days)))
+    return {day: _day_verdict(found.get(day)) for day in days}
+
+
+def _day_verdict(breached: pd.DataFrame | None) -> DayResult:
+    rows = [] if breached is None else list(breached.itertuples())
     lines = [
         f"{r.team_name}: {r.sla_attainment:.1%} vs goal {r.attainment_goal:.0%} ({r.met} met, "
         f"{r.breached_conversations} breached, {r.unanswered} unanswered of {r.conversations} conversations), "
         f"replied p90 {r.first_reply_p90_s:.0f}s vs target {r.sla_target_s:.0f}s"
-        for r in breached.itertuples()
+        for r in rows
     ]
-    metadata = {"teams_breached": len(teams), "breached_teams": MetadataValue.md("\n".join(f"- {l}" for l in lines) or "none")}
-    return not teams, metadata, ("breached: " + "; ".join(lines)) if teams else "every team met its goal"
+    metadata = {"teams_breached": len(rows), "breached_teams": MetadataValue.md("\n".join(f"- {l}" for l in lines) or "none")}
+    return not rows, metadata, ("breached: " + "; ".join(lines)) if rows else "every team met its goal"
 
 
 @multi_asset_check(
@@ -43,6 +49,6 @@ def team_sla_goal_check(context: AssetCheckExecutionContext, warehouse: Warehous
     yield from evaluate_per_day(
         context,
         "team_sla_daily",
-        {"sla_attainment_meets_goal": lambda day: attainment_meets_goal(warehouse, day)},
+        {"sla_attainment_meets_goal": lambda days: attainment_meets_goal(warehouse, days)},
         severity=AssetCheckSeverity.WARN,
     )
