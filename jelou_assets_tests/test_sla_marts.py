@@ -252,6 +252,20 @@ class Warehouse:
         }
 
 
+    def failing_rows(self, test: str) -> pd.DataFrame:
+        """The rows data test `test` fails with: its SQL as the last dbt invocation compiled it, run on the warehouse."""
+        results = json.loads((self.workdir / "target" / "run_results.json").read_text())["results"]
+        [sql] = [r["compiled_code"] for r in results if r["unique_id"].startswith(f"test.jelou_sla.{test}.")]
+        with self.engine.connect() as connection:
+            result = connection.exec_driver_sql(sql)
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def one_day(day: dt.date) -> dict[str, str]:
+    """dbt vars of a run of one day, as Dagster passes them for one partition."""
+    return {"min_date": day.isoformat(), "max_date": day.isoformat()}
+
+
 def assert_marts_match_reference(warehouse: Warehouse, facts: pd.DataFrame | None = None, days=None) -> None:
     facts = warehouse.facts if facts is None else facts
     for name, (grain, reference) in DAILY_MARTS.items():
@@ -445,19 +459,29 @@ def test_synthetic_facts_hold_every_status_and_its_boundaries():
 
 def test_full_build_matches_reference(sla_warehouse):
     assert_all_passed(sla_warehouse.initial_build)
-    for expected_node in [
-        "sla_policies", "conversation_sla", *MARTS,
-        "team_sla_daily_unique_grain", "operator_sla_daily_unique_grain", "team_channel_sla_daily_unique_grain",
-        "team_sla_weekly_unique_grain", "operator_sla_monthly_unique_grain",
-        "team_sla_daily_within_sla_le_replied_le_conversations", "team_sla_daily_sla_statuses_add_up",
-        "team_sla_daily_reconciles_with_facts", "operator_sla_daily_reconciles_with_facts",
-    ]:
+    for expected_node in ["sla_policies", "conversation_sla", *MARTS]:
         assert expected_node in sla_warehouse.initial_build
     assert_marts_match_reference(sla_warehouse)
     assert_rollups_match_reference(sla_warehouse)
     team = sla_warehouse.read_mart("team_sla_daily")
     assert team["breached"].any() and not team["breached"].all()
     assert team["pending"].sum() and team["excluded"].sum() and team["breached_conversations"].sum()
+
+
+def test_each_table_is_checked_by_a_few_named_data_tests(sla_warehouse):
+    """Every column rule of a table runs in one `<table>_row_rules` test (`_row_rules_warn` for the warnings),
+    next to its grain and, on the daily marts, the reconciliation with the facts: a handful of queries per
+    table and asset checks whose names say what they check."""
+    built = sla_warehouse.initial_build
+    expected = {
+        **{mart: {"reconciles_with_facts", "unique_grain", "row_rules", "row_rules_warn"} for mart in DAILY_MARTS},
+        **{rollup: {"unique_grain", "row_rules"} for rollup in ROLLUPS},
+        "conversation_sla": {"unique_grain", "row_rules"},
+        "conversation_facts": {"unique_grain", "row_rules", "row_rules_warn"},
+        "sla_policies": {"unique_grain", "row_rules", "has_one_default_row"},
+    }
+    for table, tests in expected.items():
+        assert {name[len(table) + 1:] for name in built if name.startswith(f"{table}_")} == tests, table
 
 
 def test_conversation_sla_gives_each_conversation_the_reference_status(sla_warehouse):
@@ -538,7 +562,7 @@ def test_rerun_window_replaces_exactly_its_days(sla_warehouse):
 
     # take the late DAYS[0] conversation back out: facts and marts agree everywhere again
     sla_warehouse.load_facts(changed[changed["conversation_id"] != late["conversation_id"]].reset_index(drop=True))
-    assert_all_passed(sla_warehouse.dbt("build", vars={"min_date": DAYS[0].isoformat(), "max_date": DAYS[0].isoformat()}))
+    assert_all_passed(sla_warehouse.dbt("build", vars=one_day(DAYS[0])))
     assert_marts_match_reference(sla_warehouse)
 
 
@@ -551,12 +575,11 @@ def test_a_rollup_rebuilt_for_one_day_recomputes_its_whole_period(sla_warehouse)
     replies = changed.index[(changed["partition_date"] == day)][:5]
     changed.loc[replies, "first_reply_ms"] = 1_000  # replies that arrived since
     sla_warehouse.load_facts(changed)
-    vars = {"min_date": day.isoformat(), "max_date": day.isoformat()}
-    assert_all_passed(sla_warehouse.dbt("build", vars=vars))
+    assert_all_passed(sla_warehouse.dbt("build", vars=one_day(day)))
     assert_rollups_match_reference(sla_warehouse, changed)
 
     sla_warehouse.load_facts(original)
-    assert_all_passed(sla_warehouse.dbt("build", vars=vars))
+    assert_all_passed(sla_warehouse.dbt("build", vars=one_day(day)))
     assert_rollups_match_reference(sla_warehouse)
 
 
@@ -574,16 +597,49 @@ def test_dbt_tests_catch_broken_data_and_a_full_rerun_repairs_it(sla_warehouse):
     assert statuses["team_sla_daily_unique_grain"] == "fail"
     assert statuses["operator_sla_daily_unique_grain"] == "pass"
     assert statuses["team_sla_daily_reconciles_with_facts"] == "fail"
-    assert statuses["source_unique_jelou_conversation_facts_conversation_id"] == "fail"
-    negative_reply = [n for n in statuses if n.startswith("source_accepted_range_jelou_conversation_facts_first_reply_ms")]
-    assert [statuses[n] for n in negative_reply] == ["warn"]
-    assert statuses["team_sla_daily_within_sla_le_replied_le_conversations"] == "pass"
+    assert statuses["conversation_facts_unique_grain"] == "fail"
+    assert statuses["conversation_facts_row_rules_warn"] == "warn"  # a negative first reply warns, never blocks
+    assert list(sla_warehouse.failing_rows("conversation_facts_row_rules_warn")["rule"]) == ["non_negative(first_reply_ms)"]
+    assert statuses["team_sla_daily_row_rules"] == "pass"  # a duplicated row breaks no rule of its own
 
     # an incremental run without a window rebuilds every day, duplicates included
     sla_warehouse.load_facts(good)
     assert_all_passed(sla_warehouse.dbt("build"))
     assert_marts_match_reference(sla_warehouse)
     assert_rollups_match_reference(sla_warehouse)
+
+
+def test_a_row_breaking_column_rules_fails_row_rules_once_per_broken_rule(sla_warehouse):
+    sla_warehouse.execute(
+        "update jelou.team_sla_daily set reply_rate = 1.5, sla_target_s = null "
+        f"where partition_date = '{DAYS[0].isoformat()}' and team_name = 'Ventas'"
+    )
+    statuses = sla_warehouse.dbt("test", "--select", "team_sla_daily", expect_success=False)
+    assert statuses.pop("team_sla_daily_row_rules") == "fail"
+    assert_all_passed(statuses)
+    failures = sla_warehouse.failing_rows("team_sla_daily_row_rules")
+    assert sorted(failures["rule"]) == ["not_null(sla_target_s)", "range(reply_rate, 0, 1)"]
+    assert set(failures["team_name"]) == {"Ventas"}
+    assert set(pd.to_datetime(failures["partition_date"]).dt.date) == {DAYS[0]}
+
+    assert_all_passed(sla_warehouse.dbt("build", "--select", "team_sla_daily", vars=one_day(DAYS[0])))
+    assert_marts_match_reference(sla_warehouse)
+
+
+def test_row_rules_check_only_the_days_of_the_run(sla_warehouse):
+    """A run's tests scan the days it rebuilt; other days were checked when they were built."""
+    sla_warehouse.execute(
+        f"update jelou.team_sla_daily set reply_rate = 1.5 where partition_date = '{DAYS[0].isoformat()}'"
+    )
+    assert sla_warehouse.dbt("test", "--select", "team_sla_daily_row_rules", vars=one_day(DAYS[1])) == {
+        "team_sla_daily_row_rules": "pass"
+    }
+    assert sla_warehouse.dbt(
+        "test", "--select", "team_sla_daily_row_rules", vars=one_day(DAYS[0]), expect_success=False
+    ) == {"team_sla_daily_row_rules": "fail"}
+
+    sla_warehouse.dbt("run", "--select", "team_sla_daily", vars=one_day(DAYS[0]))
+    assert_marts_match_reference(sla_warehouse)
 
 
 def test_window_vars_are_validated(sla_warehouse):

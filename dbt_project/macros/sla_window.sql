@@ -19,6 +19,12 @@
   sla_period_start(col, period)         -> SQL: the first day of the period holding date `col`.
   sla_period_end(col, period)           -> SQL: the last day of the period starting on date `col`.
   sla_period_source_filter(col, period) -> like sla_source_filter, over the widened window.
+
+  sla_test_window_predicate(window)     -> the rows a data test scans (tests/generic/): `window` is
+                                           {'column': col} for a daily table (col inside the window),
+                                           {'column': col, 'period': 'week'|'month'} for a rollup (col
+                                           inside the widened window), or none (every row). '1 = 1'
+                                           without the vars, so `dbt test` alone checks whole tables.
 -#}
 
 {% macro sla_window() -%}
@@ -112,4 +118,16 @@
 
 {% macro sla_period_end(column, period) -%}
     cast(cast({{ column }} as timestamp) + interval '1 {{ period }}' - interval '1 day' as date)
+{%- endmacro %}
+
+{% macro sla_test_window_predicate(window) -%}
+    {%- if window is none -%}
+        1 = 1
+    {%- elif window is not mapping or 'column' not in window -%}
+        {{ exceptions.raise_compiler_error("a test window is {column: <date column>[, period: week|month]}, got " ~ window) }}
+    {%- elif window.get('period', 'day') == 'day' -%}
+        {{ sla_window_predicate(window['column']) }}
+    {%- else -%}
+        {{ sla_period_window_predicate(window['column'], window['period']) }}
+    {%- endif -%}
 {%- endmacro %}
