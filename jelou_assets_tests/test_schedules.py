@@ -8,8 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, build_schedule_context
 
-from jelou_assets.automation.schedules import daily_sla_schedule, late_arrival_refresh_schedule
 from jelou_assets.definitions import defs
+
+# As the daemon sees them: resolved against the code location (the job's partitions come from its assets).
+daily_sla_schedule = defs.get_schedule_def("daily_sla_schedule")
+late_arrival_refresh_schedule = defs.get_schedule_def("late_arrival_refresh_schedule")
 
 LOCAL = ZoneInfo("America/Guayaquil")
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"

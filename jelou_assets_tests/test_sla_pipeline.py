@@ -106,6 +106,20 @@ def test_marts_equal_an_independent_computation_from_the_emulators_data(emulator
         assert_mart_equal(read_mart(warehouse, name, grain), normalise(reference(facts, POLICIES), grain), grain)
 
 
+def test_a_later_run_keeps_dbt_partial_parsing_and_no_good_run_leaves_a_target_directory(
+        emulator, warehouse, instance, tmp_path, monkeypatch, capfd):
+    # A target path of the test's own: runs on other test workers parse for other warehouses.
+    target = tmp_path / "target"
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
+    assert run_pipeline(emulator, warehouse, DAYS[0], DAYS[0], instance).success
+    capfd.readouterr()
+    assert run_pipeline(emulator, warehouse, DAYS[1], DAYS[1], instance).success  # another window, same parse
+    output = "".join(capfd.readouterr())
+    assert "partial_parse.msgpack" in output, "dbt's output is not where this test looks"
+    assert "Unable to do partial parsing" not in output
+    assert [path.name for path in target.iterdir()] == ["partial_parse.msgpack"]
+
+
 def test_conversation_sla_holds_each_conversation_with_the_reference_status(emulator, warehouse, instance):
     assert run_pipeline(emulator, warehouse, DAYS[0], DAYS[0], instance).success
     expected = reference_conversation_sla(facts_from_emulator(emulator, DAYS[:1], warehouse), POLICIES)

@@ -1,6 +1,8 @@
 {#-
-  The (re)build window of the SLA marts: vars `min_date` and `max_date`, inclusive local
-  days as 'YYYY-MM-DD' (YAML dates given unquoted on the command line work too).
+  The (re)build window of the SLA marts: `min_date` and `max_date`, inclusive local days as
+  'YYYY-MM-DD', from the environment variables JELOU_SLA_MIN_DATE / JELOU_SLA_MAX_DATE (what
+  Dagster sets: a changed variable re-parses only the files that read it, so dbt keeps partial
+  parsing) or from `--vars` (by hand; YAML dates given unquoted work too; vars win).
 
   sla_window()               -> none when both vars are absent, else
                                 {'min_date': 'YYYY-MM-DD', 'max_date': 'YYYY-MM-DD'};
@@ -31,6 +33,9 @@
     {%- set bounds = {} -%}
     {%- for name in ['min_date', 'max_date'] -%}
         {%- set value = var(name, none) -%}
+        {%- if value is none -%}
+            {%- set value = env_var('JELOU_SLA_' ~ (name | upper), '') -%}
+        {%- endif -%}
         {%- if value is not none and (value | string | trim) != '' -%}
             {%- set text = value | string | trim -%}
             {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', text) -%}

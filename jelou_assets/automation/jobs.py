@@ -3,12 +3,10 @@
 from dagster import AssetSelection, define_asset_job
 
 from jelou_assets.checks.freshness import freshness_checks
-from jelou_assets.partitions import daily_partitions
 
 jelou_sla_job = define_asset_job(
     "jelou_sla_job",
     # Freshness checks are evaluated by their own sensor against the clock, not inside materialization runs.
     selection=AssetSelection.all() - AssetSelection.checks(*freshness_checks),
-    partitions_def=daily_partitions,
     description="Raw conversations -> facts -> SLA marts, with their checks, for the selected days.",
 )

@@ -3,6 +3,7 @@
 from collections.abc import Iterator, Sequence
 from datetime import date
 
+import pandas as pd
 import sqlalchemy as sa
 from dagster import AssetCheckExecutionContext, AssetCheckSeverity, multi_asset_check
 
@@ -44,14 +45,16 @@ SANITY_SPEC = daily_check_spec(
     "Warns when records contradict themselves (negative or mismatched durations, unparseable values).",
 )
 
-def _per_day(warehouse: WarehouseResource, query: sa.TextClause, days: Sequence[date], column: str) -> dict[date, int]:
-    """One grouped count per day of the run; 0 for a day without rows."""
-    found = rows_by_day(warehouse.read_frame(query, days_window(days)))
+def _per_day(frame: pd.DataFrame, days: Sequence[date], column: str) -> dict[date, int]:
+    """A grouped count per day of the run; 0 for a day without rows."""
+    found = rows_by_day(frame)
     return {day: int(found[day][column].iloc[0]) if day in found else 0 for day in days}
 
 
 def matches_raw(warehouse: WarehouseResource, days: Sequence[date]) -> dict[date, DayResult]:
-    raw_ids, facts = _per_day(warehouse, RAW_IDS, days, "raw_ids"), _per_day(warehouse, FACT_COUNTS, days, "facts")
+    window = days_window(days)
+    raw_ids = _per_day(warehouse.read_frame(RAW_IDS, window), days, "raw_ids")
+    facts = _per_day(warehouse.read_frame(FACT_COUNTS, window), days, "facts")
     return {
         day: (raw_ids[day] == facts[day], {"raw_ids": raw_ids[day], "facts": facts[day]},
               f"{facts[day]} facts for {raw_ids[day]} raw conversations")
@@ -60,7 +63,7 @@ def matches_raw(warehouse: WarehouseResource, days: Sequence[date]) -> dict[date
 
 
 def keys_not_null(warehouse: WarehouseResource, days: Sequence[date]) -> dict[date, DayResult]:
-    nulls = _per_day(warehouse, FACT_COUNTS, days, "null_keys")
+    nulls = _per_day(warehouse.read_frame(FACT_COUNTS, days_window(days)), days, "null_keys")
     return {day: (nulls[day] == 0, {"null_keys": nulls[day]}, f"{nulls[day]} facts without id or start time") for day in days}
 
 

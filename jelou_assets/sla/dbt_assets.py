@@ -1,4 +1,5 @@
-"""The SLA models (dbt) as Dagster assets: daily partitions, the partition window as `min_date`/`max_date`.
+"""The SLA models (dbt) as Dagster assets: daily partitions, the partition window as `min_date`/`max_date`
+(environment variables JELOU_SLA_MIN_DATE/JELOU_SLA_MAX_DATE, see `dbt_project.WINDOW_ENV`).
 
 The weekly and monthly rollups share the daily partitions: a run of some days rebuilds the weeks and
 months holding them (the dbt window widens to whole periods), so the daily schedule completes each
@@ -7,7 +8,6 @@ or monthly-partitioned asset would leave no partitions definition shared by all 
 `dagster asset materialize --select '*' --partition <day>` would fail.
 """
 
-import json
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
@@ -83,8 +83,8 @@ def mart_metadata(warehouse: WarehouseResource, mart: str, window: dict[str, str
 def sla_marts(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
     window = partition_vars(context)
     context.log.info(f"dbt build for {window['min_date']}..{window['max_date']} on {warehouse.display_url}")
-    with dbt_warehouse_env(warehouse.url):
-        invocation = dbt.cli(["build", *BUILD_ARGS, "--vars", json.dumps(window)], context=context)
+    with dbt_warehouse_env(warehouse.url, window):
+        invocation = dbt.cli(["build", *BUILD_ARGS], context=context)
         events = list(invocation.stream())
     # A failed build keeps its directory (dbt.log, run_results.json) for reading; a good one leaves only its parse.
     retire_target_dir(invocation.target_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,10 +21,17 @@ DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 sla_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
+# The models read the build window from these (macros/sla_window.sql). Unlike `--vars`, a changed environment
+# variable re-parses only the files that read it, so every run keeps dbt's partial parsing.
+WINDOW_ENV = {"min_date": "JELOU_SLA_MIN_DATE", "max_date": "JELOU_SLA_MAX_DATE"}
+
+
 @contextmanager
-def dbt_warehouse_env(warehouse_url: str) -> Iterator[None]:
-    """dbt's profile reads JELOU_DBT_* variables; derive them from the one warehouse URL for this block."""
+def dbt_warehouse_env(warehouse_url: str, window: Mapping[str, str] | None = None) -> Iterator[None]:
+    """dbt's profile reads JELOU_DBT_* variables (derived from the one warehouse URL) and the models the build
+    window (`min_date`/`max_date`, inclusive local days); set them for this block."""
     values = dbt_env_from_url(warehouse_url)
+    values.update({WINDOW_ENV[name]: day for name, day in (window or {}).items()})
     previous = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -55,7 +62,7 @@ def retire_target_dir(invocation_target: Path) -> None:
     """
     parsed = invocation_target / "partial_parse.msgpack"
     if parsed.exists():
-        shared = sla_dbt_project.project_dir / sla_dbt_project.target_path / parsed.name
+        shared = invocation_target.parent / parsed.name  # dagster-dbt's invocation dirs sit in the target path
         incoming = shared.with_name(f"{parsed.name}.{os.getpid()}")
         shutil.copyfile(parsed, incoming)
         os.replace(incoming, shared)  # atomic: a concurrent run reads the old parse or the new, never half

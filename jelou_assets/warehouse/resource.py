@@ -65,10 +65,10 @@ def _migrate_columns(connection: sa.Connection) -> None:
     valid; retired ones are dropped."""
     # information_schema, not SQLAlchemy's inspector: duckdb-engine's reflection queries pg_catalog tables
     # that DuckDB lacks.
-    present = set(connection.execute(
+    present = {(row.table_name, row.column_name) for row in connection.execute(
         sa.text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = :schema"),
         {"schema": tables.SCHEMA},
-    ).tuples())
+    )}
     for table in tables.metadata.sorted_tables:
         missing = [column for column in table.columns if (table.name, column.name) not in present]
         retired = [name for name in tables.RETIRED_COLUMNS.get(table.name, ()) if (table.name, name) in present]
