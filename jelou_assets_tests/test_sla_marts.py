@@ -44,6 +44,9 @@ from jelou_assets_tests.sla_reference import (
     reference_team_sla,
 )
 
+# The scenario warehouses are module-scoped: one worker builds them once (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("sla_marts")
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO_ROOT / "dbt_project"
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
