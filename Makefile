@@ -25,7 +25,7 @@ dbt-manifest:
 	$(PY) -m jelou_assets.sla.prepare
 
 # Tests spend much of their time waiting on subprocesses, servers and dbt: three workers on two cores.
-# Tests sharing an expensive module-scoped run are kept on one worker by their xdist_group mark.
+# Tests sharing an expensive session-scoped run are kept on one worker by their xdist_group mark.
 TEST_WORKERS ?= 3
 test: install
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)

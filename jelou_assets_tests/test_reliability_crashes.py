@@ -43,7 +43,8 @@ from jelou_assets_tests.crash_helpers import (
     wait_for,
 )
 
-# Each engine's tests share one undisturbed reference run, so they stay on one worker (pytest-xdist --dist loadgroup).
+# Each engine's tests share one undisturbed reference run (session-scoped: other modules' tests run between them on a
+# worker), so they stay on one worker (pytest-xdist --dist loadgroup).
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 ON_DUCKDB_WORKER = pytest.mark.xdist_group("crashes_duckdb")
 ON_POSTGRES_WORKER = pytest.mark.xdist_group("crashes_postgres")
@@ -72,7 +73,7 @@ class Crash:
     wal_after_kill: bool
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def emulator() -> Iterator[JelouEmulator]:
     with JelouEmulator(per_day=PER_DAY, seed=23, max_limit=1000) as emu:
         yield emu
@@ -105,13 +106,13 @@ def _undisturbed(emulator: JelouEmulator, engine: str, url: str, workdir: Path) 
     return Reference(engine, url, snapshot(url), seconds)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def duckdb_reference(emulator: JelouEmulator, tmp_path_factory: pytest.TempPathFactory) -> Reference:
     workdir = tmp_path_factory.mktemp("duckdb_reference")
     return _undisturbed(emulator, "duckdb", f"duckdb:///{workdir / 'warehouse.duckdb'}", workdir)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def postgres_reference(emulator: JelouEmulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reference]:
     if not POSTGRES_URL:
         pytest.skip("JELOU_TEST_POSTGRES_URL is not set")

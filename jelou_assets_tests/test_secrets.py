@@ -28,7 +28,7 @@ from jelou_assets.partitions import day_window
 from jelou_assets.settings import PROJECT_ROOT
 from jelou_assets_tests.conftest import jelou_for
 
-# One worker runs the module, so its module-scoped run happens once (pytest-xdist --dist loadgroup).
+# Its tests share one session-scoped run; one worker runs them all, so the run happens once (pytest-xdist --dist loadgroup).
 pytestmark = [pytest.mark.reliability, pytest.mark.xdist_group("secrets")]
 
 GOOD, WRONG = "canary-Zq8vW3-good-secret", "canary-Hk2pX9-wrong-secret"
@@ -61,7 +61,7 @@ class CliRuns:
     failed: subprocess.CompletedProcess
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> CliRuns:
     """One DAGSTER_HOME holding a good run and a wrong-secret run, made by the real CLI, shared by the tests."""
     root = tmp_path_factory.mktemp("secrets")

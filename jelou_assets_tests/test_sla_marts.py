@@ -4,7 +4,7 @@ against the independent pandas implementation in sla_reference.py.
 
 dbt runs as a subprocess of the venv's `dbt`, configured only through
 `dbt_env_from_url(url)`, exactly as the pipeline does. Each engine's scenario shares one
-warehouse (module-scoped fixture `sla_warehouse`); every test leaves the marts consistent with the facts.
+warehouse (session-scoped fixture `sla_warehouse`); every test leaves the marts consistent with the facts.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from jelou_assets_tests.sla_reference import (
     reference_team_sla,
 )
 
-# The scenario warehouses are module-scoped: one worker builds them once (pytest-xdist --dist loadgroup).
+# The scenario warehouses are session-scoped (other modules run between these tests on a worker): one worker builds them once (pytest-xdist --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("sla_marts")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -293,7 +293,7 @@ def assert_all_passed(statuses: dict[str, str]) -> None:
 # ------------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sla_postgres_url():
     """A brand-new database on the JELOU_TEST_POSTGRES_URL server, dropped afterwards."""
     server_url = os.environ.get("JELOU_TEST_POSTGRES_URL")
@@ -311,7 +311,7 @@ def sla_postgres_url():
         admin.dispose()
 
 
-@pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="session", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def sla_warehouse(request, tmp_path_factory) -> Warehouse:
     """Facts for DAYS loaded and both marts fully built (`dbt build`, no window)."""
     workdir = tmp_path_factory.mktemp(f"sla_{request.param}")
