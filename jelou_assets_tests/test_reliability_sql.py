@@ -44,7 +44,7 @@ ALLOWED_INTERPOLATIONS = {
     ("warehouse/partition_writer.py", "table.fullname"): "an sa.Table of warehouse/tables.py (schema.table)",
     ("warehouse/partition_writer.py", "placeholders"): "'?, ?, ...': one DuckDB bind marker per day, the days are bound",
     ("warehouse/partition_writer.py", "columns"): "the sa.Table's own column names; _columns rejects data that differs",
-    ("sla/dbt_assets.py", "mart"): "an output name in MARTS, the dbt models' names; the dates are bound (:min_date)",
+    ("sla/mart_metadata.py", "mart"): "an output name in MARTS, the dbt models' names; the dates are bound (:min_date)",
     ("automation/sensors.py", "BREACHED_TEAMS"): "a literal FROM/WHERE clause of that module; :day and :min_conversations are bound",
     ("privacy/raw_retention.py", "'redacted_payloads'"): "a literal: the name of the redaction's own temporary table",
     ("privacy/raw_retention.py", "'?'"): "a literal: DuckDB's bind marker; the day is bound",

@@ -7,7 +7,7 @@ from datetime import date
 
 import pandas as pd
 import sqlalchemy as sa
-from dagster import AssetKey, materialize
+from dagster import AssetKey, AssetRecordsFilter, materialize
 from dagster_dbt import DbtCliResource
 
 from jelou_assets.emulator import JelouEmulator
@@ -143,6 +143,32 @@ def test_mart_materializations_carry_breach_numbers_for_the_ui(emulator, warehou
     breached = warehouse.read_frame(sa.text("SELECT count(*) AS n FROM jelou.team_sla_daily WHERE breached"))
     assert metadata["teams_breached"].value == int(breached["n"].iloc[0])
     assert metadata["worst_first_reply_p90_s"].value > 0
+
+
+def materializations_by_day(instance, asset: str) -> dict[str, dict]:
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey(asset)), limit=100).records
+    return {record.partition_key: record.asset_materialization.metadata for record in records}
+
+
+def test_each_day_of_a_range_run_carries_its_own_numbers_and_team_table(emulator, warehouse, instance):
+    assert run_pipeline(emulator, warehouse, DAYS[0], DAYS[2], instance).success
+    raw = materializations_by_day(instance, "raw_conversations")
+    teams = materializations_by_day(instance, "team_sla_daily")
+    mart = warehouse.read_frame(sa.text("SELECT partition_date, team_name, breached, sla_attainment FROM jelou.team_sla_daily"))
+    mart["day"] = pd.to_datetime(mart["partition_date"]).dt.strftime("%Y-%m-%d")
+    assert set(raw) == set(teams) == set(DAYS[:3])
+    for day in DAYS[:3]:
+        assert raw[day]["rows"].value == len(emulator.dataset.conversations_between(*day_window(date.fromisoformat(day))))
+        own = mart[mart["day"] == day]
+        assert teams[day]["rows"].value == len(own)
+        assert teams[day]["teams_breached"].value == int(own["breached"].sum())
+        table = teams[day]["sla_table"].value
+        assert sorted(record.data["team"] for record in table.records) == sorted(own["team_name"])
+        statuses = [record.data["status"] for record in table.records]
+        assert statuses == sorted(statuses), "breached teams first"
+        for team, attainment in zip(own["team_name"], own["sla_attainment"]):
+            if pd.notna(attainment):
+                assert teams[day][f"attainment / {team}"].value == round(attainment, 4)
 
 
 def test_rerun_after_active_conversations_closed_updates_the_marts_without_duplicates(warehouse, instance):

@@ -12,13 +12,11 @@ from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from dagster import (
     AssetExecutionContext,
     AssetKey,
     Backoff,
     BackfillPolicy,
-    MetadataValue,
     Output,
     RetryPolicy,
 )
@@ -26,6 +24,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from jelou_assets.partitions import daily_partitions
 from jelou_assets.sla.dbt_project import dbt_warehouse_env, ensure_manifest, retire_target_dir, sla_dbt_project
+from jelou_assets.sla.mart_metadata import mart_day_metadata
 from jelou_assets.warehouse.resource import WarehouseResource
 
 ensure_manifest()
@@ -52,24 +51,6 @@ def partition_vars(context: AssetExecutionContext) -> dict[str, str]:
     return {"min_date": window.start.date().isoformat(), "max_date": (window.end - timedelta(days=1)).date().isoformat()}
 
 
-def mart_metadata(warehouse: WarehouseResource, mart: str, window: dict[str, str]) -> dict[str, Any]:
-    """Numbers the UI can plot for the days just built."""
-    query = sa.text(
-        f"SELECT count(*) AS row_count, "
-        f"coalesce(sum(CASE WHEN breached THEN 1 ELSE 0 END), 0) AS breached, "
-        f"max(first_reply_p90_s) AS worst_p90_s, min(sla_attainment) AS lowest_attainment "
-        f"FROM jelou.{mart} WHERE partition_date BETWEEN :min_date AND :max_date"
-    )
-    row = warehouse.read_frame(query, window).iloc[0]
-    label = "teams_breached" if mart == "team_sla_daily" else "operators_breached"
-    return {
-        "rows_in_window": MetadataValue.int(int(row["row_count"])),
-        label: MetadataValue.int(int(row["breached"])),
-        "worst_first_reply_p90_s": MetadataValue.float(float(row["worst_p90_s"] or 0.0)),
-        "lowest_sla_attainment": MetadataValue.float(float(row["lowest_attainment"] if row["lowest_attainment"] is not None else 1.0)),
-    }
-
-
 @dbt_assets(
     manifest=sla_dbt_project.manifest_path,
     project=sla_dbt_project,
@@ -91,5 +72,6 @@ def sla_marts(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     # dbt holds the DuckDB file until it exits, so the marts are read for metadata only afterwards.
     for event in events:
         if isinstance(event, Output) and event.output_name in MARTS:
-            event = event.with_metadata({**event.metadata, **mart_metadata(warehouse, event.output_name, window)})
+            for day, metadata in mart_day_metadata(warehouse, event.output_name, window).items():
+                context.add_asset_metadata(metadata, asset_key=AssetKey(event.output_name), partition_key=day)
         yield event
