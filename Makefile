@@ -44,15 +44,16 @@ demo: install
 emulator: install
 	$(PY) -m jelou_assets.emulator --port $(EMULATOR_PORT)
 
-# The UI against the emulator: http://127.0.0.1:3000
+# The UI against the emulator: http://127.0.0.1:3000, schedules and sensors running (JELOU_AUTOMATION=stopped: off).
 dev: install
 	mkdir -p $(DAGSTER_HOME)
 	$(PY) -m jelou_assets.emulator --port $(EMULATOR_PORT) & EMU=$$!; trap "kill $$EMU" EXIT; \
+	JELOU_AUTOMATION=$${JELOU_AUTOMATION:-running} \
 	JELOU_BASE_URL=$${JELOU_BASE_URL:-http://127.0.0.1:$(EMULATOR_PORT)} \
 	JELOU_CLIENT_ID=$${JELOU_CLIENT_ID:-demo} JELOU_CLIENT_SECRET=$${JELOU_CLIENT_SECRET:-demo-secret} \
 	$(VENV)/bin/dagster dev -w workspace.yaml
 
-# Benchmarks (docs/BENCHMARKS.md): all four, side by side on this machine; rewrites the generated tables.
+# Benchmarks (docs/BENCHMARKS.md): all five, side by side on this machine; rewrites the generated tables.
 # Needs the `bench` extra (dlt, psutil, profilers) and PostgreSQL at BENCH_POSTGRES_URL; ~25 minutes.
 bench: install
 	$(VENV)/bin/uv pip install -q --python $(PY) -e ".[test,bench]" || $(PY) -m pip install -q -e ".[test,bench]"

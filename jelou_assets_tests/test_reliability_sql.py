@@ -267,7 +267,7 @@ def test_hostile_text_round_trips_exactly_through_raw_and_facts_and_every_table_
 
 def test_dbt_window_var_that_is_not_a_date_is_refused_before_any_sql(tmp_path: Path) -> None:
     # The dbt macros quote min_date/max_date into SQL; they only ever come from a partition's dates
-    # (partition_vars), and sla_window.sql refuses anything that is not YYYY-MM-DD before quoting it.
+    # (build_window), and sla_window.sql refuses anything that is not YYYY-MM-DD before quoting it.
     hostile = "2025-03-01' as date) or 1=1; drop table jelou.conversation_facts; --"
     env = {**os.environ, "DBT_USE_COLORS": "false", **dbt_env_from_url(f"duckdb:///{tmp_path / 'warehouse.duckdb'}")}
     project = PROJECT_ROOT / "dbt_project"

@@ -89,3 +89,10 @@ def test_the_scheduled_job_rebuilds_the_rollups_of_the_days_it_runs():
     assert {"conversation_sla", "team_channel_sla_daily", "team_sla_weekly", "team_sla_monthly",
             "operator_sla_weekly", "operator_sla_monthly"} <= built
     assert {daily_sla_schedule.job_name, late_arrival_refresh_schedule.job_name} == {"jelou_sla_job"}
+
+
+def test_every_schedule_and_sensor_says_in_the_ui_how_to_turn_it_on():
+    repository = defs.get_repository_def()
+    described = [*repository.schedule_defs, *(s for s in repository.sensor_defs if s.name != "freshness_checks_sensor")]
+    assert len(described) >= 5
+    assert all("JELOU_AUTOMATION=running" in (d.description or "") for d in described), [d.name for d in described]

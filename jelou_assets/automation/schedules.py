@@ -13,7 +13,7 @@ from dagster import (
 
 from jelou_assets import settings
 from jelou_assets.automation.jobs import jelou_sla_job
-from jelou_assets.automation.status import schedule_status
+from jelou_assets.automation.status import TOGGLE_NOTE, schedule_status
 from jelou_assets.partitions import PARTITION_TIMEZONE, daily_partitions
 
 DAILY_HOUR = settings.hour_setting("JELOU_DAILY_SCHEDULE_HOUR")
@@ -22,7 +22,8 @@ REFRESH_DAYS = settings.positive_int("JELOU_REFRESH_DAYS", maximum=60)
 daily_sla_schedule = build_schedule_from_partitioned_job(
     jelou_sla_job,
     name="daily_sla_schedule",
-    description=f"Every day at {DAILY_HOUR:02d}:00 {PARTITION_TIMEZONE}: yesterday's partition of every asset.",
+    description=f"Every day at {DAILY_HOUR:02d}:00 {PARTITION_TIMEZONE}: yesterday's partition of every asset."
+    + TOGGLE_NOTE,
     hour_of_day=DAILY_HOUR,
     minute_of_hour=0,
     default_status=schedule_status(),
@@ -43,7 +44,7 @@ def refresh_window(local_day: date, days: int = REFRESH_DAYS) -> tuple[date, dat
     execution_timezone=PARTITION_TIMEZONE,
     default_status=schedule_status(),
     description=f"Re-materializes the {REFRESH_DAYS} days before yesterday in one run: conversations still "
-    "active at the first load have closed since, so states and SLA numbers converge.",
+    "active at the first load have closed since, so states and SLA numbers converge." + TOGGLE_NOTE,
 )
 def late_arrival_refresh_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
     local_day = context.scheduled_execution_time.astimezone(ZoneInfo(PARTITION_TIMEZONE)).date()

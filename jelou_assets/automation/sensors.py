@@ -22,7 +22,7 @@ from jelou_assets import settings
 from jelou_assets.alerts.alert import Alert, breach_alert, run_failure_alert
 from jelou_assets.alerts.outbox import SensorState, deliver
 from jelou_assets.alerts.sinks import AlertSinks
-from jelou_assets.automation.status import sensor_status
+from jelou_assets.automation.status import TOGGLE_NOTE, sensor_status
 from jelou_assets.partitions import PARTITION_TIMEZONE
 from jelou_assets.warehouse.resource import WarehouseResource
 
@@ -98,7 +98,7 @@ def build_sla_breach_sensor(max_age_days: int = MAX_AGE_DAYS) -> SensorDefinitio
         default_status=sensor_status(),
         description=f"Alerts once per (team, day) whose SLA attainment fell under its goal, for teams with at least "
         f"{MIN_CONVERSATIONS} conversations on days at most {max_age_days} days old (JELOU_ALERT_MAX_AGE_DAYS); "
-        "again only if that day's numbers change.",
+        "again only if that day's numbers change." + TOGGLE_NOTE,
     )
     def sla_breach_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource, alerts: AlertSinks) -> SkipReason:
         state = SensorState.from_cursor(context.cursor)
@@ -157,7 +157,8 @@ def _partition_label(tags: dict[str, str]) -> str | None:
     name="run_failure_alert_sensor",
     minimum_interval_seconds=60,
     default_status=sensor_status(),
-    description="Alerts on failed runs of this code location's jobs: which days failed and the error's first line.",
+    description="Alerts on failed runs of this code location's jobs: which days failed and the error's first line."
+    + TOGGLE_NOTE,
 )
 def run_failure_alert_sensor(context: SensorEvaluationContext, alerts: AlertSinks) -> SkipReason:
     state = SensorState.from_cursor(context.cursor)

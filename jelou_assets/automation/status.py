@@ -6,6 +6,13 @@ from dagster import DefaultScheduleStatus, DefaultSensorStatus
 from jelou_assets import settings
 
 
+# Ends every schedule's and sensor's description, so the UI says why it is off and how to change that.
+TOGGLE_NOTE = (
+    " Starts stopped unless JELOU_AUTOMATION=running (`make dev` and production set it); "
+    "turn it on or off on this page."
+)
+
+
 def schedule_status() -> DefaultScheduleStatus:
     return DefaultScheduleStatus.RUNNING if settings.automation_running() else DefaultScheduleStatus.STOPPED
 

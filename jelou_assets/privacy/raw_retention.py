@@ -27,7 +27,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from jelou_assets.automation.status import schedule_status
+from jelou_assets.automation.status import TOGGLE_NOTE, schedule_status
 from jelou_assets.ingestion.facts_cleaning import leaf_text
 from jelou_assets.client import JelouResource
 from jelou_assets.privacy.pseudonyms import PSEUDONYM_FIELD, user_keys
@@ -153,8 +153,7 @@ def raw_retention(retention_days: int, timezone: str, hour: int = 3) -> tuple:
         default_status=schedule_status(),
         description=(
             f"Every day at {hour:02d}:30 {timezone}: redacts customers' ids from raw payloads older than "
-            f"{retention_days} days (JELOU_RAW_RETENTION_DAYS; 0 turns it off). Starts stopped unless "
-            "JELOU_AUTOMATION=running; turn it on or off on this page."
+            f"{retention_days} days (JELOU_RAW_RETENTION_DAYS; 0 turns it off)." + TOGGLE_NOTE
         ),
     )
     return raw_retention_job, schedule

@@ -45,7 +45,7 @@ class SlaDbtTranslator(DagsterDbtTranslator):
         return "sla"
 
 
-def partition_vars(context: AssetExecutionContext) -> dict[str, str]:
+def build_window(context: AssetExecutionContext) -> dict[str, str]:
     """The run's local days, first and last inclusive: one day or a whole backfill range alike."""
     window = context.partition_time_window
     return {"min_date": window.start.date().isoformat(), "max_date": (window.end - timedelta(days=1)).date().isoformat()}
@@ -62,7 +62,7 @@ def partition_vars(context: AssetExecutionContext) -> dict[str, str]:
     pool="jelou_warehouse",
 )
 def sla_marts(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
-    window = partition_vars(context)
+    window = build_window(context)
     context.log.info(f"dbt build for {window['min_date']}..{window['max_date']} on {warehouse.display_url}")
     with dbt_warehouse_env(warehouse.url, window):
         invocation = dbt.cli(["build", *BUILD_ARGS], context=context)
