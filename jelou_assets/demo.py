@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -16,6 +17,9 @@ from jelou_assets.settings import PROJECT_ROOT, env
 from jelou_assets.warehouse.resource import WarehouseResource
 
 DEMO_DAYS = 7
+# What the demo shows of Dagster's log: each step's per-day progress line, step outcomes, the run's end.
+PROGRESS = re.compile(r" - (?P<step>[a-z_]+) - (?P<message>\d{4}-\d{2}-\d{2} \(\d+/\d+\): .*)$")
+OUTCOME = re.compile(r" - (?P<step>[a-z_0-9]+) - (?P<event>STEP_SUCCESS|STEP_FAILURE|RUN_SUCCESS|RUN_FAILURE) - ")
 
 
 def demo_environment(emulator_url: str) -> dict[str, str]:
@@ -28,6 +32,23 @@ def demo_environment(emulator_url: str) -> dict[str, str]:
         "JELOU_REQUESTS_PER_SECOND": os.environ.get("JELOU_REQUESTS_PER_SECOND", "50"),
         "DAGSTER_HOME": os.environ.get("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home")),
     }
+
+
+def run_quietly(command: list[str], environment: dict[str, str], log_path: Path) -> int:
+    """Run the Dagster CLI with its whole log in `log_path`, printing one line per step and day."""
+    with log_path.open("w") as log, subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        for line in process.stdout:
+            log.write(line)
+            if progress := PROGRESS.search(line):
+                print(f"  {progress['step']}: {progress['message']}", flush=True)
+            elif outcome := OUTCOME.search(line):
+                event = outcome["event"]
+                print(f"  {'run' if event.startswith('RUN') else outcome['step']}: "
+                      f"{'done' if event.endswith('SUCCESS') else 'FAILED'}", flush=True)
+    print(f"full Dagster log: {log_path}")
+    return process.returncode
 
 
 def print_table(warehouse: WarehouseResource, title: str, query: str, params: dict) -> None:
@@ -47,10 +68,11 @@ def main() -> int:
             str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "jelou_assets.definitions",
             "--select", "*", "--partition-range", f"{first}...{yesterday}",
         ]
-        completed = subprocess.run(command, cwd=PROJECT_ROOT, env=environment)
-        if completed.returncode != 0:
-            print("the demo run failed; see the Dagster output above", file=sys.stderr)
-            return completed.returncode
+        log_path = Path(environment["DAGSTER_HOME"]) / "demo-dagster.log"
+        returncode = run_quietly(command, environment, log_path)
+        if returncode != 0:
+            print(f"the demo run failed; the error is at the end of {log_path}", file=sys.stderr)
+            return returncode
     warehouse = WarehouseResource(url=env("JELOU_WAREHOUSE_URL"))
     window = {"first": first, "last": yesterday}
     print_table(

@@ -46,7 +46,8 @@ def conversation_facts(
         context.add_asset_metadata({key: MetadataValue.int(value) for key, value in counts.items()},
                                    partition_key=day.isoformat())
         context.log.info(
-            f"{day} ({number}/{len(days)}): {summary.rows} facts, {summary.flagged} flagged {summary.flags or ''}, "
+            f"{day} ({number}/{len(days)}): {summary.rows} facts, {summary.flagged} flagged"
+            f"{f' {summary.flags}' if summary.flags else ''}, "
             f"{summary.duplicates_collapsed} duplicates collapsed"
         )
     return MaterializeResult()
