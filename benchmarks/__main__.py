@@ -1,4 +1,4 @@
-"""`python -m benchmarks` (or `make bench`): all four benchmarks, one after the other, rewriting the generated
+"""`python -m benchmarks` (or `make bench`): all five benchmarks, one after the other, rewriting the generated
 blocks of docs/BENCHMARKS.md. Exits non-zero only when a benchmark cannot run (timing never fails it).
 
     python -m benchmarks [--quick] [--no-write]
@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-from benchmarks import ingestion, postgres, rate_budget, scale
+from benchmarks import ingestion, one_day_run, postgres, rate_budget, scale
 from benchmarks.common import machine_facts, record
 
 
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         ("rate_budget", rate_budget.main, (["--repeats", "1"] if quick else []) + write),
         ("scale", scale.main, (["--days", "10", "--big-day", "10000"] if quick else []) + write),
         ("postgres", postgres.main, (["--days", "2", "--rounds", "1", "--scale-days", "5"] if quick else []) + write),
+        ("one_day_run", one_day_run.main, (["--per-day", "60"] if quick else []) + write),
     ]
     failed = []
     for name, run, arguments in runs:
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         f"- Machine: {machine_facts()}\n"
         f"- Load average (1/5/15 min) before: {'/'.join(f'{v:.2f}' for v in load_before)}, after: "
         f"{'/'.join(f'{v:.2f}' for v in load_after)} (anything above 0 is another process competing for the 2 cores)\n"
-        f"- All four took {minutes:.1f} minutes" + (f"; could not run: {', '.join(failed)}" if failed else "")
+        f"- All five took {minutes:.1f} minutes" + (f"; could not run: {', '.join(failed)}" if failed else "")
     )
     command = "make bench" + (" (python -m benchmarks --quick)" if quick else "")
     record("machine", "Machine", body, command, not args.no_write)

@@ -1,6 +1,6 @@
 """Benchmark 3: a year through raw -> facts -> marts, driven the way a user backfills, plus one 50,000-conversation day.
 
-    python -m benchmarks.scale [--days 365] [--per-day 5000] [--big-day 50000] [--in-process] [--write]
+    python -m benchmarks.scale [--days 365] [--per-day 5000] [--big-day 50000] [--multiprocess] [--write]
 
 Everything goes through `dagster asset materialize -m jelou_assets.definitions --select '*'` as a
 subprocess, with its own `DAGSTER_HOME` (SQLite instance; `concurrency.pools.default_limit: 1` on
@@ -17,7 +17,7 @@ per-day cost, compared over the first and the last ten days. The fetch time (sum
 seconds) is reported separately from the rest of the pipeline.
 
 Peak RSS is sampled (psutil, every 50 ms) over the `dagster` process and all its children (the step
-subprocesses of the multiprocess executor, dbt); the emulator is a separate process and not counted.
+subprocesses with `--multiprocess`, dbt); the emulator is a separate process and not counted.
 """
 
 from __future__ import annotations
@@ -311,12 +311,12 @@ def main(argv: list[str] | None = None, block: str = "scale", prog: str = "pytho
     parser.add_argument("--per-day", type=int, default=5000)
     parser.add_argument("--big-day", type=int, default=50_000, help="conversations of the single big day (0 skips it)")
     parser.add_argument("--warehouse-url", default=None, help="default: a DuckDB file in a scratch directory")
-    parser.add_argument("--in-process", action="store_true", help="run the steps in the launcher process (in_process executor)")
+    parser.add_argument("--multiprocess", action="store_true", help="one subprocess per step (the default runs them in the run's process)")
     parser.add_argument("--write", action="store_true", help="rewrite the block in docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
     if args.days < 3:
         parser.error("--days must be at least 3")
-    extra = ["--config-json", json.dumps({"execution": {"config": {"in_process": {}}}})] if args.in_process else []
+    extra = ["--config-json", json.dumps({"execution": {"config": {"multiprocess": True}}})] if args.multiprocess else []
     engine = "PostgreSQL" if args.warehouse_url and args.warehouse_url.startswith("postgres") else "DuckDB (embedded default)"
     try:
         with scratch_dir("jelou-bench-scale-") as scratch:
@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None, block: str = "scale", prog: str = "pytho
     except (BenchmarkCannotRun, ImportError) as error:
         print(f"benchmark cannot run: {error}", file=sys.stderr)
         return 2
-    body = report(results, big, args.days, args.per_day, "in-process" if args.in_process else "multiprocess (default)", engine)
+    body = report(results, big, args.days, args.per_day, "multiprocess" if args.multiprocess else "in-process (default)", engine)
     record(block, "3. Scale: a year through raw → facts → marts" if block == "scale" else "4. PostgreSQL: the year at a smaller scale",
            body, command or f"{prog} {' '.join(argv if argv is not None else sys.argv[1:])}".strip(), args.write)
     return 0
