@@ -19,13 +19,14 @@ from jelou_assets.privacy.raw_retention import raw_retention
 from jelou_assets.resources import alert_sinks, jelou_resource, warehouse_resource
 from jelou_assets.sla.dbt_assets import sla_marts
 from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, sla_dbt_project
+from jelou_assets.sla.report import sla_report
 
 raw_retention_job, raw_retention_schedule = raw_retention(
     settings.positive_int("JELOU_RAW_RETENTION_DAYS", minimum=0, maximum=36_500), PARTITION_TIMEZONE
 )
 
 defs = Definitions(
-    assets=[raw_conversations, conversation_facts, sla_marts],
+    assets=[raw_conversations, conversation_facts, sla_marts, sla_report],
     asset_checks=[
         raw_conversations_checks,
         conversation_facts_checks,

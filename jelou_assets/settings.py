@@ -34,6 +34,7 @@ DEFAULTS = {
     "JELOU_ALERT_MAX_AGE_DAYS": "3",
     "JELOU_DAGSTER_UI_URL": "http://127.0.0.1:3000",
     "JELOU_RAW_RETENTION_DAYS": "90",
+    "JELOU_REPORTS_DIR": str(PROJECT_ROOT / "data" / "reports"),
 }
 
 AUTH_SCHEMES = ("basic", "raw")
