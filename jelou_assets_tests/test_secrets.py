@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 import urllib3.connection
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
-from dagster._core.instance.ref import InstanceRef
 
 from jelou_assets.client import JelouAuthError
 from jelou_assets.client.jelou_client import authorization_header
@@ -75,7 +74,7 @@ def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> CliRuns:
 
 @pytest.fixture
 def stored(cli_runs: CliRuns) -> Iterator[DagsterInstance]:
-    with DagsterInstance.from_ref(InstanceRef.from_dir(str(cli_runs.home))) as instance:
+    with DagsterInstance.from_config(str(cli_runs.home)) as instance:
         yield instance
 
 
