@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-import pandas as pd
 import warnings
 
 from dagster import (
@@ -36,14 +35,6 @@ def daily_check_spec(name: str, asset: str, description: str, blocking: bool = F
 def days_window(days: Sequence[date]) -> dict[str, date]:
     """Bind parameters `first`/`last` of a `partition_date BETWEEN :first AND :last` query over the days."""
     return {"first": min(days), "last": max(days)}
-
-
-def rows_by_day(frame: pd.DataFrame) -> dict[date, pd.DataFrame]:
-    """A grouped query's rows split by `partition_date` (as `date`)."""
-    if frame.empty:
-        return {}
-    days = pd.to_datetime(frame["partition_date"]).dt.date
-    return {day: rows for day, rows in frame.groupby(days.to_numpy(), sort=False)}
 
 
 def evaluate_per_day(

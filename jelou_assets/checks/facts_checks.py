@@ -7,8 +7,8 @@ import pandas as pd
 import sqlalchemy as sa
 from dagster import AssetCheckExecutionContext, AssetCheckSeverity, multi_asset_check
 
-from jelou_assets.checks.daily import DayResult, daily_check_spec, days_window, evaluate_per_day, rows_by_day
-from jelou_assets.warehouse.resource import WarehouseResource
+from jelou_assets.checks.daily import DayResult, daily_check_spec, days_window, evaluate_per_day
+from jelou_assets.warehouse.resource import WarehouseResource, rows_by_day
 
 RAW_IDS = sa.text(
     "SELECT partition_date, count(DISTINCT conversation_id) AS raw_ids FROM jelou.raw_conversations "
@@ -45,16 +45,15 @@ SANITY_SPEC = daily_check_spec(
     "Warns when records contradict themselves (negative or mismatched durations, unparseable values).",
 )
 
-def _per_day(frame: pd.DataFrame, days: Sequence[date], column: str) -> dict[date, int]:
+def _per_day(found: dict[date, pd.DataFrame], days: Sequence[date], column: str) -> dict[date, int]:
     """A grouped count per day of the run; 0 for a day without rows."""
-    found = rows_by_day(frame)
     return {day: int(found[day][column].iloc[0]) if day in found else 0 for day in days}
 
 
 def matches_raw(warehouse: WarehouseResource, days: Sequence[date]) -> dict[date, DayResult]:
     window = days_window(days)
-    raw_ids = _per_day(warehouse.read_frame(RAW_IDS, window), days, "raw_ids")
-    facts = _per_day(warehouse.read_frame(FACT_COUNTS, window), days, "facts")
+    raw_ids = _per_day(rows_by_day(warehouse.read_frame(RAW_IDS, window)), days, "raw_ids")
+    facts = _per_day(rows_by_day(warehouse.read_frame(FACT_COUNTS, window)), days, "facts")
     return {
         day: (raw_ids[day] == facts[day], {"raw_ids": raw_ids[day], "facts": facts[day]},
               f"{facts[day]} facts for {raw_ids[day]} raw conversations")
@@ -63,7 +62,7 @@ def matches_raw(warehouse: WarehouseResource, days: Sequence[date]) -> dict[date
 
 
 def keys_not_null(warehouse: WarehouseResource, days: Sequence[date]) -> dict[date, DayResult]:
-    nulls = _per_day(warehouse.read_frame(FACT_COUNTS, days_window(days)), days, "null_keys")
+    nulls = _per_day(rows_by_day(warehouse.read_frame(FACT_COUNTS, days_window(days))), days, "null_keys")
     return {day: (nulls[day] == 0, {"null_keys": nulls[day]}, f"{nulls[day]} facts without id or start time") for day in days}
 
 

@@ -6,9 +6,9 @@ from datetime import date
 import sqlalchemy as sa
 from dagster import AssetCheckExecutionContext, multi_asset_check
 
-from jelou_assets.checks.daily import DayResult, daily_check_spec, days_window, evaluate_per_day, rows_by_day
+from jelou_assets.checks.daily import DayResult, daily_check_spec, days_window, evaluate_per_day
 from jelou_assets.warehouse import tables
-from jelou_assets.warehouse.resource import WarehouseResource
+from jelou_assets.warehouse.resource import WarehouseResource, rows_by_day
 
 STORED = sa.text(
     "SELECT partition_date, count(*) AS stored_rows, count(DISTINCT conversation_id) AS distinct_ids "

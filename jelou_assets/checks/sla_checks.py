@@ -7,8 +7,8 @@ import pandas as pd
 import sqlalchemy as sa
 from dagster import AssetCheckExecutionContext, AssetCheckSeverity, MetadataValue, multi_asset_check
 
-from jelou_assets.checks.daily import DayResult, daily_check_spec, days_window, evaluate_per_day, rows_by_day
-from jelou_assets.warehouse.resource import WarehouseResource
+from jelou_assets.checks.daily import DayResult, daily_check_spec, days_window, evaluate_per_day
+from jelou_assets.warehouse.resource import WarehouseResource, rows_by_day
 
 BREACHED = sa.text(
     "SELECT partition_date, team_name, conversations, sla_attainment, attainment_goal, first_reply_p90_s, sla_target_s, "

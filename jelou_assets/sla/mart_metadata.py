@@ -13,7 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 
-from jelou_assets.warehouse.resource import WarehouseResource
+from jelou_assets.warehouse.resource import WarehouseResource, rows_by_day
 
 BREACH_LABEL = {"team_sla_daily": "teams_breached", "operator_sla_daily": "operators_breached"}
 TEAM_TABLE = sa.text(
@@ -43,11 +43,6 @@ def _rounded(value: Any, digits: int) -> float | None:
     return None if value is None or pd.isna(value) else round(float(value), digits)
 
 
-def _by_day(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    keys = pd.to_datetime(frame["partition_date"]).dt.strftime("%Y-%m-%d")
-    return {key: rows for key, rows in frame.groupby(keys.to_numpy(), sort=True)}
-
-
 def day_numbers(warehouse: WarehouseResource, mart: str, window: Mapping[str, str]) -> dict[str, dict[str, MetadataValue]]:
     """Per partition key: rows, breaches, the worst p90 and the lowest attainment of that day."""
     query = sa.text(
@@ -57,10 +52,10 @@ def day_numbers(warehouse: WarehouseResource, mart: str, window: Mapping[str, st
         f"FROM jelou.{mart} WHERE partition_date BETWEEN :min_date AND :max_date GROUP BY partition_date"
     )
     days = {}
-    for key, rows in _by_day(warehouse.read_frame(query, window)).items():
+    for day, rows in rows_by_day(warehouse.read_frame(query, window)).items():
         row = rows.iloc[0]
         lowest = _rounded(row["lowest_attainment"], 4)
-        days[key] = {
+        days[day.isoformat()] = {
             "rows": MetadataValue.int(int(row["row_count"])),
             BREACH_LABEL[mart]: MetadataValue.int(int(row["breached"])),
             "worst_first_reply_p90_s": MetadataValue.float(_rounded(row["worst_p90_s"], 1) or 0.0),
@@ -73,7 +68,7 @@ def day_numbers(warehouse: WarehouseResource, mart: str, window: Mapping[str, st
 def team_tables(warehouse: WarehouseResource, window: Mapping[str, str]) -> dict[str, dict[str, MetadataValue]]:
     """Per partition key: the day's team table, worst first, and each team's attainment and p90 to plot."""
     days = {}
-    for key, rows in _by_day(warehouse.read_frame(TEAM_TABLE, window)).items():
+    for day, rows in rows_by_day(warehouse.read_frame(TEAM_TABLE, window)).items():
         records, per_team = [], {}
         for r in rows.itertuples():
             attainment, p90 = _rounded(r.sla_attainment, 4), _rounded(r.first_reply_p90_s, 1)
@@ -87,7 +82,7 @@ def team_tables(warehouse: WarehouseResource, window: Mapping[str, str]) -> dict
                 per_team[f"attainment / {r.team_name}"] = MetadataValue.float(attainment)
             if p90 is not None:
                 per_team[f"first_reply_p90_s / {r.team_name}"] = MetadataValue.float(p90)
-        days[key] = {"sla_table": MetadataValue.table(records, schema=TEAM_TABLE_SCHEMA), **per_team}
+        days[day.isoformat()] = {"sla_table": MetadataValue.table(records, schema=TEAM_TABLE_SCHEMA), **per_team}
     return days
 
 

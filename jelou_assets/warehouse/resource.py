@@ -189,3 +189,11 @@ class WarehouseResource(ConfigurableResource):
     ) -> pd.DataFrame:
         with self.connect(lock_timeout_s) as connection:
             return pd.read_sql(statement, connection, params=params)
+
+
+def rows_by_day(frame: pd.DataFrame) -> dict[date, pd.DataFrame]:
+    """A query's rows split by their `partition_date` (as `date`); a day without rows is absent."""
+    if frame.empty:
+        return {}
+    days = pd.to_datetime(frame["partition_date"]).dt.date
+    return {day: rows for day, rows in frame.groupby(days.to_numpy(), sort=True)}
