@@ -36,7 +36,7 @@ RELIABILITY_XML ?= data/reliability.xml
 reliability: install
 	status=0; $(PY) -m pytest -q -m reliability -p no:cacheprovider -o junit_family=xunit1 \
 	  --junitxml=$(RELIABILITY_XML) $(PYTEST_ARGS) || status=$$?; \
-	$(PY) -m jelou_assets_tests.reliability_report $(RELIABILITY_XML) && exit $$status
+	$(PY) -m tools.reliability_report $(RELIABILITY_XML) && exit $$status
 
 demo: install
 	$(PY) -m jelou_assets.demo
@@ -51,7 +51,7 @@ dev: install
 	JELOU_AUTOMATION=$${JELOU_AUTOMATION:-running} \
 	JELOU_BASE_URL=$${JELOU_BASE_URL:-http://127.0.0.1:$(EMULATOR_PORT)} \
 	JELOU_CLIENT_ID=$${JELOU_CLIENT_ID:-demo} JELOU_CLIENT_SECRET=$${JELOU_CLIENT_SECRET:-demo-secret} \
-	$(VENV)/bin/dagster dev -w workspace.yaml
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/dg dev
 
 # Benchmarks (docs/BENCHMARKS.md): all five, side by side on this machine; rewrites the generated tables.
 # Needs the `bench` extra (dlt, psutil, profilers) and PostgreSQL at BENCH_POSTGRES_URL; ~25 minutes.

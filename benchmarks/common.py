@@ -88,14 +88,15 @@ def bare_fetch(url: str, days: Sequence[date], page_size: int = PAGE_SIZE) -> tu
     """The physical limit: one `requests.Session`, every page fetched in turn and `json`-decoded, nothing kept.
 
     Returns (conversations, pages)."""
-    from jelou_assets.partitions import day_window
+    from jelou_assets.day_windows import day_window
+    from jelou_assets.settings import Settings
 
     session = requests.Session()
     session.headers.update({"Authorization": basic_auth(), "Content-Type": "application/json"})
     conversations = pages = 0
     try:
         for day in days:
-            start, end = day_window(day)
+            start, end = day_window(day, Settings().timezone)
             body = {"startAt": start.isoformat(timespec="seconds"), "endAt": end.isoformat(timespec="seconds"), "getJson": True}
             page, total_pages = 1, 1
             while page <= total_pages:

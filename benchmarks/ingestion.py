@@ -48,7 +48,8 @@ def our_ingestion(base_url: str, days: list[date], warehouse_url: str, max_pages
     Returns (conversations, {"seconds": the timed loop, "fetch_s": sum of `fetch_window` times}); creating
     the tables (once per warehouse, at run start in Dagster) is outside the timed loop."""
     from jelou_assets.client import JelouResource
-    from jelou_assets.ingestion.raw_conversations import ingest_days
+    from jelou_assets.defs.ingestion.raw_conversations import ingest_days
+    from jelou_assets.partitions import daily_partitions
     from jelou_assets.warehouse.resource import WarehouseResource
 
     warehouse = WarehouseResource(url=warehouse_url)
@@ -62,7 +63,7 @@ def our_ingestion(base_url: str, days: list[date], warehouse_url: str, max_pages
     fetch_s = 0.0
     began = time.perf_counter()
     try:
-        for _day, window, _stored_s in ingest_days(client, warehouse, days):
+        for _day, window, _stored_s in ingest_days(client, warehouse, daily_partitions(Settings()), days):
             conversations += len(window.ids)
             fetch_s += window.seconds
     finally:
@@ -79,11 +80,12 @@ def dlt_ingestion(base_url: str, days: list[date], workdir: Path) -> int:
     from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
     from dlt.sources.rest_api import rest_api_source
 
-    from jelou_assets.partitions import day_window
+    from jelou_assets.day_windows import day_window
+    from jelou_assets.settings import Settings
 
     resources = []
     for day in days:
-        start, end = day_window(day)
+        start, end = day_window(day, Settings().timezone)
         resources.append(
             {
                 "name": f"day_{day:%Y%m%d}",

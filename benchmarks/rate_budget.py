@@ -31,7 +31,8 @@ DAY = date(2024, 3, 1)
 def walk_days(base_url: str, ceiling: float, days: list[date], in_flight: int = 4, learned: float | None = None) -> dict:
     """One client for the whole backfill, as one `raw_conversations` run uses; `learned`: where it starts."""
     from jelou_assets.client import JelouResource
-    from jelou_assets.partitions import day_window
+    from jelou_assets.day_windows import day_window
+    from jelou_assets.settings import Settings
 
     client = JelouResource(
         base_url=base_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, page_size=PAGE_SIZE,
@@ -41,7 +42,7 @@ def walk_days(base_url: str, ceiling: float, days: list[date], in_flight: int = 
     try:
         began = time.perf_counter()
         for day in days:
-            windows.append(client.fetch_window(*day_window(day)))
+            windows.append(client.fetch_window(*day_window(day, Settings().timezone)))
         wall = time.perf_counter() - began
     finally:
         client.close()
@@ -130,7 +131,8 @@ def run_learning(server_rps: float, ceiling: float, days: int, per_day: int, lat
 
 def walk_day(base_url: str, rps: float, in_flight: int) -> dict:
     from jelou_assets.client import JelouResource
-    from jelou_assets.partitions import day_window
+    from jelou_assets.day_windows import day_window
+    from jelou_assets.settings import Settings
 
     client = JelouResource(
         base_url=base_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, page_size=PAGE_SIZE,
@@ -138,7 +140,7 @@ def walk_day(base_url: str, rps: float, in_flight: int) -> dict:
     ).get_client()
     try:
         began = time.perf_counter()
-        window = client.fetch_window(*day_window(DAY))
+        window = client.fetch_window(*day_window(DAY, Settings().timezone))
         wall = time.perf_counter() - began
     finally:
         client.close()
@@ -154,9 +156,10 @@ def walk_day(base_url: str, rps: float, in_flight: int) -> dict:
 def warm(base_url: str, day: date = DAY) -> None:
     """One request for page 1 so the emulator generates the day (a cost the real API does not have)."""
     from benchmarks.common import ENDPOINT, basic_auth
-    from jelou_assets.partitions import day_window
+    from jelou_assets.day_windows import day_window
+    from jelou_assets.settings import Settings
 
-    start, end = day_window(day)
+    start, end = day_window(day, Settings().timezone)
     body = {"startAt": start.isoformat(timespec="seconds"), "endAt": end.isoformat(timespec="seconds"), "getJson": True}
     import requests
 

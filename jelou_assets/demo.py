@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from jelou_assets.emulator import JelouEmulator
-from jelou_assets.settings import PROJECT_ROOT, env
+from jelou_assets.settings import PROJECT_ROOT, Settings
 from jelou_assets.warehouse.resource import WarehouseResource
 
 DEMO_DAYS = 7
@@ -31,6 +31,9 @@ def demo_environment(emulator_url: str) -> dict[str, str]:
         "JELOU_CLIENT_SECRET": "demo-secret",
         "JELOU_REQUESTS_PER_SECOND": os.environ.get("JELOU_REQUESTS_PER_SECOND", "50"),
         "DAGSTER_HOME": os.environ.get("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home")),
+        # dg runs the project in the environment it was installed in, which need not be activated.
+        "VIRTUAL_ENV": str(Path(sys.executable).parent.parent),
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
 
 
@@ -58,22 +61,21 @@ def print_table(warehouse: WarehouseResource, title: str, query: str, params: di
 
 
 def main() -> int:
-    yesterday = datetime.now(ZoneInfo(env("JELOU_TIMEZONE"))).date() - timedelta(days=1)
+    settings = Settings.from_env()
+    yesterday = datetime.now(ZoneInfo(settings.timezone)).date() - timedelta(days=1)
     first = yesterday - timedelta(days=DEMO_DAYS - 1)
-    with JelouEmulator(per_day=300, timezone=env("JELOU_TIMEZONE"), response_timezone=env("JELOU_RESPONSE_TIMEZONE")) as emu:
+    with JelouEmulator(per_day=300, timezone=settings.timezone, response_timezone=settings.response_timezone) as emu:
         environment = demo_environment(emu.url)
         Path(environment["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-        print(f"emulator on {emu.url}; materializing {first}...{yesterday} with `dagster asset materialize`")
-        command = [
-            str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "jelou_assets.definitions",
-            "--select", "*", "--partition-range", f"{first}...{yesterday}",
-        ]
+        print(f"emulator on {emu.url}; materializing {first}...{yesterday} with `dg launch`")
+        command = [str(Path(sys.executable).parent / "dg"), "launch", "--assets", "*",
+                   "--partition-range", f"{first}...{yesterday}"]
         log_path = Path(environment["DAGSTER_HOME"]) / "demo-dagster.log"
         returncode = run_quietly(command, environment, log_path)
         if returncode != 0:
             print(f"the demo run failed; the error is at the end of {log_path}", file=sys.stderr)
             return returncode
-    warehouse = WarehouseResource(url=env("JELOU_WAREHOUSE_URL"))
+    warehouse = WarehouseResource(url=settings.warehouse_url)
     window = {"first": first, "last": yesterday}
     print_table(
         warehouse,

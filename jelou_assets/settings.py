@@ -1,41 +1,23 @@
-"""Settings read from the environment at definitions load, validated with messages that say what to fix.
+"""Every setting the definitions read, each with its one default, validated with messages that say what to fix.
 
-Secrets are not read here: they reach `JelouResource` through `dagster.EnvVar`, so they are resolved
-only inside a run and never appear in the UI's run config.
+`Settings.from_env()` is called by the definitions' factories when the code location loads (never at
+import), so tests build definitions for any configuration in one process. Secrets are not read here:
+they reach the resources through `dagster.EnvVar`, so they are resolved only inside a run and never
+appear in the UI's run config.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-DEFAULTS = {
-    "JELOU_BASE_URL": "https://api.jelou.ai",
-    "JELOU_AUTH_SCHEME": "basic",
-    "JELOU_TIMEZONE": "America/Guayaquil",
-    "JELOU_RESPONSE_TIMEZONE": "UTC",
-    "JELOU_PARTITIONS_START": "2024-01-01",
-    "JELOU_WAREHOUSE_URL": f"duckdb:///{PROJECT_ROOT / 'data' / 'warehouse.duckdb'}",
-    "JELOU_PAGE_SIZE": "50",
-    "JELOU_MAX_PAGES_IN_FLIGHT": "4",
-    "JELOU_REQUESTS_PER_SECOND": "5",
-    "JELOU_API_POOL_LIMIT": "2",
-    "JELOU_MAX_REWALKS": "3",
-    "JELOU_AUTOMATION": "stopped",
-    "JELOU_DAILY_SCHEDULE_HOUR": "2",
-    "JELOU_REFRESH_DAYS": "3",
-    "JELOU_FRESHNESS_DEADLINE_HOUR": "6",
-    "JELOU_ALERT_MIN_CONVERSATIONS": "10",
-    "JELOU_ALERT_MAX_AGE_DAYS": "3",
-    "JELOU_DAGSTER_UI_URL": "http://127.0.0.1:3000",
-    "JELOU_RAW_RETENTION_DAYS": "90",
-    "JELOU_REPORTS_DIR": str(PROJECT_ROOT / "data" / "reports"),
-}
 
 AUTH_SCHEMES = ("basic", "raw")
 
@@ -44,13 +26,53 @@ class SettingsError(ValueError):
     """A setting has a value the project cannot use; the message names the variable and an example."""
 
 
-def env(name: str) -> str:
-    """The variable's value, or its documented default when unset or empty."""
-    return os.environ.get(name) or DEFAULTS[name]
+@dataclass(frozen=True)
+class Settings:
+    """The project's settings. Field `x` is read from the environment variable `JELOU_X`."""
+
+    base_url: str = "https://api.jelou.ai"
+    auth_scheme: str = "basic"
+    timezone: str = "America/Guayaquil"
+    response_timezone: str = "UTC"
+    partitions_start: date = date(2024, 1, 1)
+    warehouse_url: str = f"duckdb:///{PROJECT_ROOT / 'data' / 'warehouse.duckdb'}"
+    page_size: int = 50
+    max_pages_in_flight: int = 4
+    requests_per_second: float = 5.0
+    api_pool_limit: int = 2
+    max_rewalks: int = 3
+    automation: str = "stopped"
+    daily_schedule_hour: int = 2
+    refresh_days: int = 3
+    freshness_deadline_hour: int = 6
+    alert_min_conversations: int = 10
+    alert_max_age_days: int = 3
+    dagster_ui_url: str = "http://127.0.0.1:3000"
+    raw_retention_days: int = 90
+    reports_dir: Path = PROJECT_ROOT / "data" / "reports"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings as the environment gives them; an unset or empty variable keeps the default."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for field in dataclasses.fields(cls):
+            name = env_name(field.name)
+            text = environ.get(name)
+            if text:
+                values[field.name] = _PARSERS[field.name](name, text, field.default)
+        return cls(**values)
+
+    @property
+    def automation_running(self) -> bool:
+        return self.automation == "running"
 
 
-def timezone_setting(name: str) -> str:
-    value = env(name)
+def env_name(field: str) -> str:
+    return f"JELOU_{field.upper()}"
+
+
+def _timezone(name: str, value: str, default: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
@@ -60,84 +82,112 @@ def timezone_setting(name: str) -> str:
     return value
 
 
-def partitions_start() -> date:
-    value = env("JELOU_PARTITIONS_START")
+def _past_date(name: str, value: str, default: date) -> date:
     try:
         start = date.fromisoformat(value)
     except ValueError:
-        raise SettingsError(
-            f"JELOU_PARTITIONS_START={value!r} is not a date; use YYYY-MM-DD, e.g. 2024-01-01."
-        ) from None
+        raise SettingsError(f"{name}={value!r} is not a date; use YYYY-MM-DD, e.g. {default}.") from None
     if start > date.today():
         raise SettingsError(
-            f"JELOU_PARTITIONS_START={value!r} is in the future, so there would be no partitions; "
-            "use a past day such as 2024-01-01."
+            f"{name}={value!r} is in the future, so there would be no partitions; use a past day such as {default}."
         )
     return start
 
 
-def base_url() -> str:
-    value = env("JELOU_BASE_URL").rstrip("/")
+def _http_url(name: str, value: str, default: str) -> str:
+    value = value.rstrip("/")
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise SettingsError(
-            f"JELOU_BASE_URL={value!r} is not an http(s) URL; use e.g. https://api.jelou.ai "
+            f"{name}={value!r} is not an http(s) URL; use e.g. {default} "
             "(or http://127.0.0.1:8765 for the bundled emulator)."
         )
     return value
 
 
-def auth_scheme() -> str:
-    value = env("JELOU_AUTH_SCHEME").lower()
-    if value not in AUTH_SCHEMES:
+def _auth_scheme(name: str, value: str, default: str) -> str:
+    if value.lower() not in AUTH_SCHEMES:
         raise SettingsError(
-            f"JELOU_AUTH_SCHEME={value!r} is not supported; use 'basic' (Authorization: Basic base64(id:secret)) "
+            f"{name}={value!r} is not supported; use 'basic' (Authorization: Basic base64(id:secret)) "
             "or 'raw' (Authorization: id:secret)."
         )
+    return value.lower()
+
+
+def _automation(name: str, value: str, default: str) -> str:
+    if value.lower() not in ("running", "stopped"):
+        raise SettingsError(
+            f"{name}={value!r}: use 'running' (schedules and sensors start on their own) or 'stopped'."
+        )
+    return value.lower()
+
+
+def _warehouse_url(name: str, value: str, default: str) -> str:
+    from jelou_assets.warehouse.resource import normalize_url  # the warehouse knows which URLs it opens
+
+    normalize_url(value)
     return value
 
 
-def positive_int(name: str, maximum: int | None = None, minimum: int = 1) -> int:
-    value = env(name)
-    try:
-        number = int(value)
-    except ValueError:
-        number = minimum - 1
-    if number < minimum or (maximum is not None and number > maximum):
-        bound = f" and at most {maximum}" if maximum is not None else ""
-        raise SettingsError(
-            f"{name}={value!r} must be a whole number of at least {minimum}{bound}; e.g. {DEFAULTS[name]}."
-        )
-    return number
+def _whole(minimum: int, maximum: int) -> Callable[[str, str, int], int]:
+    def parse(name: str, value: str, default: int) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = minimum - 1
+        if not minimum <= number <= maximum:
+            raise SettingsError(
+                f"{name}={value!r} must be a whole number of at least {minimum} and at most {maximum}; "
+                f"e.g. {default}."
+            )
+        return number
+
+    return parse
 
 
-def positive_float(name: str) -> float:
-    value = env(name)
+def _above_zero(name: str, value: str, default: float) -> float:
     try:
         number = float(value)
     except ValueError:
         number = 0.0
     if not number > 0:
-        raise SettingsError(f"{name}={value!r} must be a number above 0; e.g. {DEFAULTS[name]}.")
+        raise SettingsError(f"{name}={value!r} must be a number above 0; e.g. {default:g}.")
     return number
 
 
-def hour_setting(name: str) -> int:
-    value = env(name)
+def _hour(name: str, value: str, default: int) -> int:
     if not value.isdigit() or not 0 <= int(value) <= 23:
-        raise SettingsError(f"{name}={value!r} must be an hour of the day from 0 to 23; e.g. {DEFAULTS[name]}.")
+        raise SettingsError(f"{name}={value!r} must be an hour of the day from 0 to 23; e.g. {default}.")
     return int(value)
 
 
-def automation_running() -> bool:
-    value = env("JELOU_AUTOMATION").lower()
-    if value not in ("running", "stopped"):
-        raise SettingsError(
-            f"JELOU_AUTOMATION={value!r}: use 'running' (schedules and sensors start on their own) or 'stopped'."
-        )
-    return value == "running"
+def _text(name: str, value: str, default: str) -> str:
+    return value
 
 
-def alert_max_age_days() -> int:
-    """Breach alerts only for team-days at most this many days before today: a backfill pages no one."""
-    return positive_int("JELOU_ALERT_MAX_AGE_DAYS", maximum=36_500)
+def _path(name: str, value: str, default: Path) -> Path:
+    return Path(value)
+
+
+_PARSERS: dict[str, Callable] = {
+    "base_url": _http_url,
+    "auth_scheme": _auth_scheme,
+    "timezone": _timezone,
+    "response_timezone": _timezone,
+    "partitions_start": _past_date,
+    "warehouse_url": _warehouse_url,
+    "page_size": _whole(1, 1000),
+    "max_pages_in_flight": _whole(1, 32),
+    "requests_per_second": _above_zero,
+    "api_pool_limit": _whole(1, 64),
+    "max_rewalks": _whole(0, 20),
+    "automation": _automation,
+    "daily_schedule_hour": _hour,
+    "refresh_days": _whole(1, 60),
+    "freshness_deadline_hour": _hour,
+    "alert_min_conversations": _whole(1, 1_000_000),
+    "alert_max_age_days": _whole(1, 36_500),
+    "dagster_ui_url": _text,
+    "raw_retention_days": _whole(0, 36_500),
+    "reports_dir": _path,
+}

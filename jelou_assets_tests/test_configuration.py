@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from dagster import materialize
 
-from jelou_assets.ingestion.raw_conversations import raw_conversations
-from jelou_assets.resources import CREDENTIALS
-from jelou_assets.settings import PROJECT_ROOT
+from jelou_assets.defs.resources import CREDENTIALS
+from jelou_assets.definitions import build_definitions
+from jelou_assets.settings import PROJECT_ROOT, SettingsError
 from jelou_assets.warehouse.resource import WarehouseResource
 from jelou_assets_tests.conftest import jelou_for
+from jelou_assets_tests.support.project import raw_conversations
 
 pytestmark = pytest.mark.reliability
 
@@ -44,19 +45,43 @@ def load_definitions(**env: str) -> subprocess.CompletedProcess:
         ("JELOU_WAREHOUSE_URL", "not a url", "postgresql+psycopg://"),
         ("JELOU_AUTOMATION", "yes", "running"),
         ("JELOU_DAILY_SCHEDULE_HOUR", "25", "2"),
+        ("JELOU_REFRESH_DAYS", "0", "3"),
+        ("JELOU_FRESHNESS_DEADLINE_HOUR", "noon", "6"),
+        ("JELOU_ALERT_MIN_CONVERSATIONS", "ten", "10"),
+        ("JELOU_ALERT_MAX_AGE_DAYS", "0", "3"),
+        ("JELOU_RAW_RETENTION_DAYS", "-5", "90"),
     ],
 )
-def test_bad_setting_fails_at_load_naming_the_variable_and_an_example(variable, value, example):
-    completed = load_definitions(**{variable: value})
+def test_bad_setting_fails_at_load_naming_the_variable_and_an_example(variable, value, example, monkeypatch):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as raised:
+        build_definitions()
+    assert variable in str(raised.value) and example in str(raised.value)
+
+
+def test_a_bad_setting_is_the_last_line_a_command_prints():
+    completed = load_definitions(JELOU_TIMEZONE="Mars/Olympus")
     assert completed.returncode != 0
     last_line = completed.stderr.strip().splitlines()[-1]
-    assert last_line.startswith("jelou_assets.settings.SettingsError"), last_line
-    assert variable in last_line and example in last_line
+    assert last_line.startswith("jelou_assets.settings.SettingsError") and "JELOU_TIMEZONE" in last_line, last_line
 
 
-def test_warehouse_password_is_not_echoed_in_the_error():
-    completed = load_definitions(JELOU_WAREHOUSE_URL="mysql://user:hunter2@db/warehouse")
-    assert completed.returncode != 0 and "hunter2" not in completed.stderr
+def test_every_setting_is_read_when_the_definitions_load_not_at_import(monkeypatch):
+    monkeypatch.setenv("JELOU_TIMEZONE", "Asia/Tokyo")
+    monkeypatch.setenv("JELOU_PARTITIONS_START", "2025-01-01")
+    monkeypatch.setenv("JELOU_DAILY_SCHEDULE_HOUR", "5")
+    loaded = build_definitions()
+    partitions = loaded.resolve_assets_def("raw_conversations").partitions_def
+    assert (partitions.timezone, partitions.get_first_partition_key()) == ("Asia/Tokyo", "2025-01-01")
+    schedule = loaded.get_repository_def().get_schedule_def("daily_sla_schedule")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 5 * * *", "Asia/Tokyo")
+
+
+def test_warehouse_password_is_not_echoed_in_the_error(monkeypatch):
+    monkeypatch.setenv("JELOU_WAREHOUSE_URL", "mysql://user:hunter2@db/warehouse")
+    with pytest.raises(SettingsError) as raised:
+        build_definitions()
+    assert "hunter2" not in str(raised.value)
 
 
 def test_unreachable_warehouse_fails_the_run_before_any_request(emulator):

@@ -31,11 +31,11 @@ from dagster_graphql import DagsterGraphQLClient
 from jelou_assets.emulator import EmulatorConfig
 from jelou_assets.emulator.dataset import SyntheticDataset
 from jelou_assets.settings import PROJECT_ROOT
-from jelou_assets_tests import production_commands as commands
-from jelou_assets_tests import production_graphql as gql
+from jelou_assets_tests.support import production_commands as commands
+from jelou_assets_tests.support import production_graphql as gql
 from jelou_assets_tests.conftest import POSTGRES_URL
-from jelou_assets_tests.production_processes import Processes, clean_environment, free_port
-from jelou_assets_tests.receiver import Receiver
+from jelou_assets_tests.support.production_processes import Processes, clean_environment, free_port
+from jelou_assets_tests.support.receiver import Receiver
 
 DAYS = ["2025-03-01", "2025-03-02", "2025-03-03"]
 JOB = "jelou_sla_job"

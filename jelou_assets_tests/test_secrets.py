@@ -23,7 +23,7 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatu
 from jelou_assets.client import JelouAuthError
 from jelou_assets.client.jelou_client import authorization_header
 from jelou_assets.emulator import JelouEmulator
-from jelou_assets.partitions import day_window
+from jelou_assets_tests.support.project import day_window
 from jelou_assets.settings import PROJECT_ROOT
 from jelou_assets_tests.conftest import jelou_for
 

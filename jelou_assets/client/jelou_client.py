@@ -95,18 +95,18 @@ class JelouClient:
         base_url: str,
         client_id: str,
         client_secret: str,
-        auth_scheme: str = "basic",
-        page_size: int = 50,
-        max_pages_in_flight: int = 4,
-        requests_per_second: float = 5.0,
-        start_requests_per_second: float | None = None,
-        rate_share: float = 1.0,
-        max_attempts: int = 6,
-        backoff_s: float = 0.5,
-        max_retry_wait_s: float = 60.0,
-        connect_timeout_s: float = 10.0,
-        read_timeout_s: float = 60.0,
-        max_rewalks: int = 3,
+        auth_scheme: str,
+        page_size: int,
+        max_pages_in_flight: int,
+        requests_per_second: float,
+        start_requests_per_second: float | None,
+        rate_share: float,
+        max_attempts: int,
+        retry_backoff_s: float,
+        max_retry_wait_s: float,
+        connect_timeout_s: float,
+        read_timeout_s: float,
+        max_rewalks: int,
         log: logging.Logger | None = None,
     ) -> None:
         if not client_id or not client_secret:
@@ -132,7 +132,7 @@ class JelouClient:
         self._adapter = adapter = PageBudgetAdapter(
             pool_connections=1,
             pool_maxsize=max_pages_in_flight,
-            max_retries=budgeted_retry(max_attempts, self.limiter, backoff_s, max_retry_wait_s),
+            max_retries=budgeted_retry(max_attempts, self.limiter, retry_backoff_s, max_retry_wait_s),
         )
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)

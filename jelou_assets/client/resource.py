@@ -9,23 +9,23 @@ from pydantic import Field, field_validator
 
 from jelou_assets.client.jelou_client import JelouClient
 from jelou_assets.privacy.pseudonyms import pseudonym_key
-from jelou_assets.settings import AUTH_SCHEMES
+from jelou_assets.settings import AUTH_SCHEMES, Settings
 
 
 class JelouResource(ConfigurableResource):
     """Jelou's attended-conversations endpoint. Credentials come from `EnvVar`s and stay out of the UI."""
 
-    base_url: str = Field(default="https://api.jelou.ai", description="API root (JELOU_BASE_URL).")
+    base_url: str = Field(default=Settings.base_url, description="API root (JELOU_BASE_URL).")
     client_id: str = Field(description="JELOU_CLIENT_ID")
     client_secret: str = Field(description="JELOU_CLIENT_SECRET")
-    auth_scheme: str = Field(default="basic", description="'basic' (Basic base64(id:secret)) or 'raw' (id:secret).")
-    page_size: int = Field(default=50, ge=1, le=1000, description="`limit` per page (JELOU_PAGE_SIZE).")
-    max_pages_in_flight: int = Field(default=4, ge=1, le=32, description="Pages fetched at once after page 1.")
+    auth_scheme: str = Field(default=Settings.auth_scheme, description="'basic' (Basic base64(id:secret)) or 'raw' (id:secret).")
+    page_size: int = Field(default=Settings.page_size, ge=1, le=1000, description="`limit` per page (JELOU_PAGE_SIZE).")
+    max_pages_in_flight: int = Field(default=Settings.max_pages_in_flight, ge=1, le=32, description="Pages fetched at once after page 1.")
     requests_per_second: float = Field(
-        default=5.0, gt=0, description="Ceiling of the client-side budget, per step (JELOU_REQUESTS_PER_SECOND)."
+        default=Settings.requests_per_second, gt=0, description="Ceiling of the client-side budget, per step (JELOU_REQUESTS_PER_SECOND)."
     )
     api_pool_limit: int = Field(
-        default=2, ge=1, le=64,
+        default=Settings.api_pool_limit, ge=1, le=64,
         description="How many steps may call the API at once (JELOU_API_POOL_LIMIT, the `jelou_api` pool's limit): "
         "each starts at that share of the learned rate.",
     )
@@ -36,7 +36,7 @@ class JelouResource(ConfigurableResource):
     max_retry_wait_s: float = Field(default=60.0, gt=0, description="Longest single wait before a retry.")
     connect_timeout_s: float = Field(default=10.0, gt=0)
     read_timeout_s: float = Field(default=60.0, gt=0)
-    max_rewalks: int = Field(default=3, ge=0, description="Extra walks of a window whose pages did not add up.")
+    max_rewalks: int = Field(default=Settings.max_rewalks, ge=0, description="Extra walks of a window whose pages did not add up.")
     pseudonym_key: str | None = Field(
         default=None,
         description="JELOU_PSEUDONYM_KEY: the secret of the customers' user_key pseudonyms; required against the "
@@ -66,21 +66,6 @@ class JelouResource(ConfigurableResource):
         `api_pool_limit` steps that may run at once together start at what one learned."""
         share = 1.0 / self.api_pool_limit
         start = None if learned_requests_per_second is None else learned_requests_per_second * share
-        return JelouClient(
-            base_url=self.base_url,
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            auth_scheme=self.auth_scheme,
-            page_size=self.page_size,
-            max_pages_in_flight=self.max_pages_in_flight,
-            requests_per_second=self.requests_per_second,
-            start_requests_per_second=start,
-            rate_share=share,
-            max_attempts=self.max_attempts,
-            backoff_s=self.retry_backoff_s,
-            max_retry_wait_s=self.max_retry_wait_s,
-            connect_timeout_s=self.connect_timeout_s,
-            read_timeout_s=self.read_timeout_s,
-            max_rewalks=self.max_rewalks,
-            log=log,
-        )
+        # Every field but the two that only decide how this client is made is the client's own setting.
+        settings = self.model_dump(exclude={"api_pool_limit", "pseudonym_key"})
+        return JelouClient(**settings, start_requests_per_second=start, rate_share=share, log=log)

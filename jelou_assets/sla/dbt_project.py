@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from jelou_assets.settings import PROJECT_ROOT, env
+from jelou_assets.settings import PROJECT_ROOT, Settings
 from jelou_assets.sla.dbt_env import dbt_env_from_url
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -49,7 +49,7 @@ def ensure_manifest(force: bool = False) -> None:
     if force or not sla_dbt_project.manifest_path.exists():
         # dagster-dbt's preparer runs `dbt` from PATH.
         os.environ["PATH"] = os.pathsep.join([str(Path(DBT_EXECUTABLE).parent), os.environ.get("PATH", "")])
-        with dbt_warehouse_env(env("JELOU_WAREHOUSE_URL")):
+        with dbt_warehouse_env(Settings.from_env().warehouse_url):
             sla_dbt_project.preparer.prepare(sla_dbt_project)
 
 

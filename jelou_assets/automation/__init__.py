@@ -1,1 +1,0 @@
-"""Schedules and sensors: what runs the pipeline and watches it when nobody is looking."""

@@ -1,0 +1,1 @@
+"""The job, schedules and sensors: what runs the pipeline and watches it when nobody is looking."""

@@ -1,0 +1,75 @@
+"""`conversation_facts`: the raw records of each day, typed, in UTC and deduplicated."""
+
+
+from datetime import date
+
+import sqlalchemy as sa
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    BackfillPolicy,
+    DailyPartitionsDefinition,
+    Definitions,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    definitions,
+)
+
+from jelou_assets.client import JelouResource
+from jelou_assets.facts_cleaning import clean_conversations, facts_to_arrow
+from jelou_assets.partitions import daily_partitions
+from jelou_assets.settings import Settings
+from jelou_assets.warehouse import tables
+from jelou_assets.warehouse.resource import WarehouseResource
+
+RAW_FOR_DAY = sa.select(
+    tables.raw_conversations.c.partition_date,
+    tables.raw_conversations.c.conversation_id,
+    tables.raw_conversations.c.payload,
+    tables.raw_conversations.c.fetched_at,
+).where(tables.raw_conversations.c.partition_date == sa.bindparam("day"))
+
+
+def conversation_facts_asset(partitions: DailyPartitionsDefinition, response_timezone: str) -> AssetsDefinition:
+    """The asset for these partitions; `response_timezone` is the zone the API's zone-less timestamps are in."""
+
+    @asset(
+        deps=[AssetKey("raw_conversations")],
+        partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        pool="jelou_warehouse",
+        group_name="jelou",
+        kinds={"python", "pandas"},
+        description="One typed row per conversation: UTC timestamps, nulls for missing values, sanity flags.",
+    )
+    def conversation_facts(
+        context: AssetExecutionContext, warehouse: WarehouseResource, jelou: JelouResource
+    ) -> MaterializeResult:
+        days = [date.fromisoformat(key) for key in context.partition_keys]
+        pseudonym_key = jelou.user_key_secret()  # the account's: customers' ids never reach the facts
+        for number, day in enumerate(days, start=1):
+            raw = warehouse.read_frame(RAW_FOR_DAY, {"day": day})
+            facts, summary = clean_conversations(raw, response_timezone, pseudonym_key)
+            warehouse.replace_partitions([day], {tables.conversation_facts: facts_to_arrow(facts)})
+            # Each partition gets its own day's numbers, also when one run takes a whole backfill range.
+            counts = {"rows": summary.rows, "duplicates_collapsed": summary.duplicates_collapsed,
+                      "sanity_flagged": summary.flagged, "no_operator_reply": summary.no_reply, "active": summary.active,
+                      "unknown_states": sum(summary.unknown_states.values())}
+            context.add_asset_metadata({key: MetadataValue.int(value) for key, value in counts.items()},
+                                       partition_key=day.isoformat())
+            context.log.info(
+                f"{day} ({number}/{len(days)}): {summary.rows} facts, {summary.flagged} flagged"
+                f"{f' {summary.flags}' if summary.flags else ''}, "
+                f"{summary.duplicates_collapsed} duplicates collapsed"
+            )
+        return MaterializeResult()
+
+    return conversation_facts
+
+
+@definitions
+def defs() -> Definitions:
+    settings = Settings.from_env()
+    return Definitions(assets=[conversation_facts_asset(daily_partitions(settings), settings.response_timezone)])

@@ -1,0 +1,1 @@
+"""Raw retention: redaction of customers' ids from old raw payloads."""

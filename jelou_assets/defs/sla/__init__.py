@@ -1,0 +1,1 @@
+"""The SLA marts (dbt), the goal check on them, and the weekly report."""

@@ -1,0 +1,233 @@
+"""The whole pipeline through Dagster (raw -> facts -> dbt marts) against an independent pandas computation
+made straight from the emulator's own records, on DuckDB and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import sqlalchemy as sa
+from dagster import AssetKey, AssetRecordsFilter, materialize
+from dagster_dbt import DbtCliResource
+
+from jelou_assets.emulator import JelouEmulator
+from jelou_assets_tests.support.project import conversation_facts, day_window, raw_conversations, sla_marts
+from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR, sla_dbt_project
+from jelou_assets_tests.conftest import jelou_for
+from jelou_assets_tests.support.sla_reference import (
+    OPERATOR_GRAIN,
+    OPERATOR_PERIOD_GRAIN,
+    TEAM_CHANNEL_GRAIN,
+    TEAM_GRAIN,
+    TEAM_PERIOD_GRAIN,
+    assert_mart_equal,
+    normalise,
+    reference_conversation_sla,
+    reference_operator_sla,
+    reference_period_sla,
+    reference_team_channel_sla,
+    reference_team_sla,
+)
+
+DAYS = ["2025-03-01", "2025-03-02", "2025-03-03", "2025-03-04"]
+POLICIES = pd.read_csv(DBT_PROJECT_DIR / "seeds" / "sla_policies.csv")
+
+
+def run_pipeline(emu, warehouse, first: str, last: str, instance=None):
+    tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+    return materialize(
+        [raw_conversations, conversation_facts, sla_marts],
+        resources={
+            "jelou": jelou_for(emu),
+            "warehouse": warehouse,
+            "dbt": DbtCliResource(project_dir=sla_dbt_project, dbt_executable=DBT_EXECUTABLE),
+        },
+        tags=tags,
+        instance=instance,
+    )
+
+
+def facts_from_emulator(emu: JelouEmulator, days: list[str], warehouse) -> pd.DataFrame:
+    """The API's documented meaning, read directly: no reply is 0, active conversations have no duration and
+    no end, times are UTC. Only when each record was fetched comes from the pipeline (raw_conversations)."""
+    fetched = warehouse.read_frame(sa.text("SELECT conversation_id, fetched_at FROM jelou.raw_conversations"))
+    fetched_at = dict(zip(fetched["conversation_id"], pd.to_datetime(fetched["fetched_at"])))
+    rows = []
+    for key in days:
+        for record in emu.dataset.conversations_between(*day_window(date.fromisoformat(key))):
+            active = record["state"] == "active"
+            rows.append(
+                {
+                    "conversation_id": record["_id"],
+                    "partition_date": date.fromisoformat(key),
+                    "team_name": record["assignationMethod"]["teamName"],
+                    "operator_name": record["operator"]["names"],
+                    "origin": record["origin"],
+                    "state": record["state"],
+                    "started_at": pd.Timestamp(record["startAt"]),
+                    "ended_at": pd.Timestamp(record["endAt"]) if record["endAt"] else pd.NaT,
+                    "fetched_at": fetched_at[record["_id"]],
+                    "first_reply_ms": record["timeRepliedOperator"] or None,
+                    "duration_ms": None if active else record["conversationDuration"],
+                }
+            )
+    frame = pd.DataFrame(rows)
+    frame["first_reply_ms"] = frame["first_reply_ms"].astype("Float64")
+    frame["duration_ms"] = frame["duration_ms"].astype("Float64")
+    return frame
+
+
+MARTS = {
+    "team_sla_daily": (TEAM_GRAIN, reference_team_sla),
+    "operator_sla_daily": (OPERATOR_GRAIN, reference_operator_sla),
+    "team_channel_sla_daily": (TEAM_CHANNEL_GRAIN, reference_team_channel_sla),
+    "team_sla_weekly": (TEAM_PERIOD_GRAIN, lambda f, p: reference_period_sla(f, p, "week", by_operator=False)),
+    "operator_sla_weekly": (OPERATOR_PERIOD_GRAIN, lambda f, p: reference_period_sla(f, p, "week", by_operator=True)),
+    "team_sla_monthly": (TEAM_PERIOD_GRAIN, lambda f, p: reference_period_sla(f, p, "month", by_operator=False)),
+    "operator_sla_monthly": (OPERATOR_PERIOD_GRAIN, lambda f, p: reference_period_sla(f, p, "month", by_operator=True)),
+}
+
+
+def read_mart(warehouse, name: str, grain: list[str]) -> pd.DataFrame:
+    return normalise(warehouse.read_frame(sa.text(f"SELECT * FROM jelou.{name}")), grain)
+
+
+def test_marts_equal_an_independent_computation_from_the_emulators_data(emulator, warehouse, instance):
+    assert run_pipeline(emulator, warehouse, DAYS[0], DAYS[-1], instance).success
+    facts = facts_from_emulator(emulator, DAYS, warehouse)
+    assert len(facts) == 4 * 120
+    statuses = reference_conversation_sla(facts, POLICIES)["sla_status"]
+    assert 0.05 <= facts["first_reply_ms"].isna().mean() <= 0.15, "the emulator's share of never-replied conversations"
+    assert {"met", "breached", "excluded"} <= set(statuses)
+    for name, (grain, reference) in MARTS.items():
+        assert_mart_equal(read_mart(warehouse, name, grain), normalise(reference(facts, POLICIES), grain), grain)
+
+
+def test_a_later_run_keeps_dbt_partial_parsing_and_no_good_run_leaves_a_target_directory(
+        emulator, warehouse, instance, tmp_path, monkeypatch, capfd):
+    # A target path of the test's own: runs on other test workers parse for other warehouses.
+    target = tmp_path / "target"
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
+    assert run_pipeline(emulator, warehouse, DAYS[0], DAYS[0], instance).success
+    capfd.readouterr()
+    assert run_pipeline(emulator, warehouse, DAYS[1], DAYS[1], instance).success  # another window, same parse
+    output = "".join(capfd.readouterr())
+    assert "partial_parse.msgpack" in output, "dbt's output is not where this test looks"
+    assert "Unable to do partial parsing" not in output
+    assert [path.name for path in target.iterdir()] == ["partial_parse.msgpack"]
+
+
+def test_conversation_sla_holds_each_conversation_with_the_reference_status(emulator, warehouse, instance):
+    assert run_pipeline(emulator, warehouse, DAYS[0], DAYS[0], instance).success
+    expected = reference_conversation_sla(facts_from_emulator(emulator, DAYS[:1], warehouse), POLICIES)
+    actual = warehouse.read_frame(sa.text("SELECT conversation_id, sla_status, sla_reason FROM jelou.conversation_sla"))
+    assert dict(zip(actual["conversation_id"], actual["sla_status"])) == dict(zip(expected["conversation_id"], expected["sla_status"]))
+
+
+def test_dbt_tests_are_recorded_as_passing_asset_checks(emulator, warehouse, instance):
+    result = run_pipeline(emulator, warehouse, DAYS[0], DAYS[0], instance)
+    evaluations = result.get_asset_check_evaluations()
+    mart_checks = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in evaluations}
+    assert any(key[0] == "team_sla_daily" for key in mart_checks)
+    assert any(key[0] == "operator_sla_daily" for key in mart_checks)
+    assert all(mart_checks.values()), {k: v for k, v in mart_checks.items() if not v}
+
+
+def test_mart_materializations_carry_breach_numbers_for_the_ui(emulator, warehouse, instance):
+    run_pipeline(emulator, warehouse, DAYS[0], DAYS[0], instance)
+    event = instance.get_latest_materialization_event(AssetKey("team_sla_daily"))
+    metadata = event.asset_materialization.metadata
+    breached = warehouse.read_frame(sa.text("SELECT count(*) AS n FROM jelou.team_sla_daily WHERE breached"))
+    assert metadata["teams_breached"].value == int(breached["n"].iloc[0])
+    assert metadata["worst_first_reply_p90_s"].value > 0
+
+
+def materializations_by_day(instance, asset: str) -> dict[str, dict]:
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey(asset)), limit=100).records
+    return {record.partition_key: record.asset_materialization.metadata for record in records}
+
+
+def test_each_day_of_a_range_run_carries_its_own_numbers_and_team_table(emulator, warehouse, instance):
+    assert run_pipeline(emulator, warehouse, DAYS[0], DAYS[2], instance).success
+    raw = materializations_by_day(instance, "raw_conversations")
+    teams = materializations_by_day(instance, "team_sla_daily")
+    mart = warehouse.read_frame(sa.text("SELECT partition_date, team_name, breached, sla_attainment FROM jelou.team_sla_daily"))
+    mart["day"] = pd.to_datetime(mart["partition_date"]).dt.strftime("%Y-%m-%d")
+    assert set(raw) == set(teams) == set(DAYS[:3])
+    for day in DAYS[:3]:
+        assert raw[day]["rows"].value == len(emulator.dataset.conversations_between(*day_window(date.fromisoformat(day))))
+        own = mart[mart["day"] == day]
+        assert teams[day]["rows"].value == len(own)
+        assert teams[day]["teams_breached"].value == int(own["breached"].sum())
+        table = teams[day]["sla_table"].value
+        assert sorted(record.data["team"] for record in table.records) == sorted(own["team_name"])
+        statuses = [record.data["status"] for record in table.records]
+        assert statuses == sorted(statuses), "breached teams first"
+        for team, attainment in zip(own["team_name"], own["sla_attainment"]):
+            if pd.notna(attainment):
+                assert teams[day][f"attainment / {team}"].value == round(attainment, 4)
+
+
+def test_rerun_after_active_conversations_closed_updates_the_marts_without_duplicates(warehouse, instance):
+    from datetime import datetime, timezone
+
+    # The emulator's clock sits inside the day: conversations still open then are served as active.
+    early = datetime(2025, 3, 1, 20, 0, tzinfo=timezone.utc)
+    with JelouEmulator(per_day=120, seed=11, now=early) as emu:
+        run_pipeline(emu, warehouse, DAYS[0], DAYS[0], instance)
+        first = read_mart(warehouse, "team_sla_daily", TEAM_GRAIN)
+        emu.config.now = datetime(2025, 3, 10, tzinfo=timezone.utc)
+        run_pipeline(emu, warehouse, DAYS[0], DAYS[0], instance)
+        second = read_mart(warehouse, "team_sla_daily", TEAM_GRAIN)
+        expected = normalise(reference_team_sla(facts_from_emulator(emu, DAYS[:1], warehouse), POLICIES), TEAM_GRAIN)
+    assert first["active"].sum() > second["active"].sum()
+    assert list(second["team_name"]) == list(first["team_name"])  # same grain, no duplicate rows
+    assert_mart_equal(second, expected, TEAM_GRAIN)
+
+
+def test_goal_check_warns_per_day_with_exactly_the_breached_teams(emulator, warehouse, instance):
+    from jelou_assets_tests.support.project import team_sla_goal_check
+
+    tags = {"dagster/asset_partition_range_start": DAYS[0], "dagster/asset_partition_range_end": DAYS[1]}
+    result = materialize(
+        [raw_conversations, conversation_facts, sla_marts, team_sla_goal_check],
+        resources={"jelou": jelou_for(emulator), "warehouse": warehouse,
+                   "dbt": DbtCliResource(project_dir=sla_dbt_project, dbt_executable=DBT_EXECUTABLE)},
+        tags=tags, instance=instance,
+    )
+    assert result.success  # a warning never fails the run
+    goal = {e.partition: e for e in result.get_asset_check_evaluations() if e.check_name == "sla_attainment_meets_goal"}
+    assert set(goal) == {DAYS[0], DAYS[1]}
+    breached = warehouse.read_frame(sa.text("SELECT partition_date, team_name FROM jelou.team_sla_daily WHERE breached"))
+    for day, evaluation in goal.items():
+        teams = sorted(t for d, t in zip(breached["partition_date"], breached["team_name"]) if str(d)[:10] == day)
+        assert evaluation.passed == (not teams)
+        assert evaluation.severity.value == "WARN"
+        assert evaluation.metadata["teams_breached"].value == len(teams)
+        assert all(team in evaluation.description for team in teams)
+
+
+def test_refreshing_late_days_rebuilds_the_weeks_and_months_holding_them(warehouse, instance):
+    """What the late-arrival refresh does: re-materialize some days. Their weeks and months are recomputed
+    from all their days' conversations; a week none of them is in stays as it was."""
+    from datetime import datetime, timezone
+
+    # 20:00 local on 4 March: the last days still have open conversations, served as active.
+    with JelouEmulator(per_day=120, seed=11, now=datetime(2025, 3, 5, 1, 0, tzinfo=timezone.utc)) as emu:
+        assert run_pipeline(emu, warehouse, DAYS[0], DAYS[-1], instance).success
+        first_load = facts_from_emulator(emu, DAYS, warehouse)
+        weekly_before = read_mart(warehouse, "team_sla_weekly", TEAM_PERIOD_GRAIN)
+        emu.config.now = datetime(2025, 3, 20, tzinfo=timezone.utc)
+        assert run_pipeline(emu, warehouse, DAYS[2], DAYS[3], instance).success  # Monday 3 and Tuesday 4 March
+        refreshed = facts_from_emulator(emu, DAYS[2:], warehouse)
+    facts = pd.concat([first_load[first_load["partition_date"].isin(
+        [date.fromisoformat(d) for d in DAYS[:2]])], refreshed], ignore_index=True)
+    for name, (grain, reference) in MARTS.items():
+        assert_mart_equal(read_mart(warehouse, name, grain), normalise(reference(facts, POLICIES), grain), grain)
+    weekly_after = read_mart(warehouse, "team_sla_weekly", TEAM_PERIOD_GRAIN)
+    this_week = date(2025, 3, 3)
+    assert weekly_after.loc[weekly_after["period_start"] == this_week, "active"].sum() < \
+        weekly_before.loc[weekly_before["period_start"] == this_week, "active"].sum()
+    last_week = weekly_before["period_start"] < this_week
+    assert_mart_equal(weekly_after[weekly_after["period_start"] < this_week].reset_index(drop=True),
+                      weekly_before[last_week].reset_index(drop=True), TEAM_PERIOD_GRAIN)
