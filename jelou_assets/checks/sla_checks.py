@@ -40,7 +40,8 @@ def _day_verdict(breached: pd.DataFrame | None) -> DayResult:
         daily_check_spec(
             "sla_attainment_meets_goal",
             "team_sla_daily",
-            "Warns with the teams whose share of conversations met (met / (met + breached)) fell under their goal.",
+            "SLA goal: warns with the teams whose share of conversations met (met / (met + breached)) fell under "
+            "their goal that day, each with attainment vs goal and p90 vs target.",
         )
     ],
     can_subset=True,
