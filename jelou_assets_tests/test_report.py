@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from datetime import date
 
@@ -18,11 +17,11 @@ from jelou_assets.ingestion.raw_conversations import raw_conversations
 from jelou_assets.sla.dbt_assets import sla_marts
 from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, sla_dbt_project
 from jelou_assets.sla.report import sla_report
+from jelou_assets_tests.browser import CHROMIUM
 from jelou_assets_tests.conftest import jelou_for
 
 # Thursday 27 February to Tuesday 4 March 2025: two weeks (Mondays 24 February and 3 March).
 FIRST, LAST = "2025-02-27", "2025-03-04"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 # One run serves every test here: the fixture is session-scoped and its tests stay on one worker.
