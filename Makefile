@@ -7,7 +7,7 @@ DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export DAGSTER_HOME
 EMULATOR_PORT ?= 8765
 
-.PHONY: install test reliability demo dev emulator dbt-manifest clean bench
+.PHONY: install test reliability demo dev emulator dbt-manifest clean bench screenshots
 
 install: $(STAMP)
 
@@ -52,6 +52,11 @@ dev: install
 	JELOU_BASE_URL=$${JELOU_BASE_URL:-http://127.0.0.1:$(EMULATOR_PORT)} \
 	JELOU_CLIENT_ID=$${JELOU_CLIENT_ID:-demo} JELOU_CLIENT_SECRET=$${JELOU_CLIENT_SECRET:-demo-secret} \
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/dg dev
+
+# docs/screens/*.png: a real `dagster dev` and the weekly report shot in headless chromium (Debian's
+# chromium, as in CI); materializes a week against the emulator in a temporary directory first (2-3 minutes).
+screenshots: install
+	$(PY) -m tools.screenshots
 
 # Benchmarks (docs/BENCHMARKS.md): all five, side by side on this machine; rewrites the generated tables.
 # Needs the `bench` extra (dlt, psutil, profilers) and PostgreSQL at BENCH_POSTGRES_URL; ~25 minutes.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from datetime import date
 
@@ -15,11 +14,11 @@ from PIL import Image
 
 from jelou_assets_tests.support.project import conversation_facts, raw_conversations, sla_marts, sla_report
 from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, sla_dbt_project
+from jelou_assets_tests.support.browser import CHROMIUM
 from jelou_assets_tests.conftest import jelou_for
 
 # Thursday 27 February to Tuesday 4 March 2025: two weeks (Mondays 24 February and 3 March).
 FIRST, LAST = "2025-02-27", "2025-03-04"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 # One run serves every test here: the fixture is session-scoped and its tests stay on one worker.

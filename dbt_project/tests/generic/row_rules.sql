@@ -16,6 +16,7 @@
                      vars, or without `window`, every row is checked.
 -#}
 {% test row_rules(model, not_null=[], non_negative=[], ranges={}, accepted_values={}, expressions={}, window=none) %}
+{{ config(meta={'description': 'Every per-row rule of the table: required columns, counts and shares in range, and counts that add up (states, SLA statuses). A failure lists each broken row with the rule it broke (dbt show --select <check name>).'}) }}
 {%- set rules = [] -%}
 {%- for column in not_null -%}
     {%- do rules.append(('not_null(' ~ column ~ ')', column ~ ' is null')) -%}

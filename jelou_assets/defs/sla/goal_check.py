@@ -44,7 +44,8 @@ def team_sla_goal_check(partitions: DailyPartitionsDefinition) -> AssetChecksDef
         "team_sla_daily",
         {
             "sla_attainment_meets_goal": (
-                "Warns with the teams whose share of conversations met (met / (met + breached)) fell under their goal.",
+                "SLA goal: warns with the teams whose share of conversations met (met / (met + breached)) fell "
+                "under their goal that day, each with attainment vs goal and p90 vs target.",
                 attainment_meets_goal,
             )
         },
