@@ -21,12 +21,6 @@ from jelou_assets_tests.support.project import raw_conversations
 pytestmark = pytest.mark.reliability
 
 
-def load_definitions(**env: str) -> subprocess.CompletedProcess:
-    code = "import jelou_assets.definitions"
-    return subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=300)
-
-
 @pytest.mark.parametrize(
     "variable, value, example",
     [
@@ -57,24 +51,6 @@ def test_bad_setting_fails_at_load_naming_the_variable_and_an_example(variable, 
     with pytest.raises(SettingsError) as raised:
         build_definitions()
     assert variable in str(raised.value) and example in str(raised.value)
-
-
-def test_a_bad_setting_is_the_last_line_a_command_prints():
-    completed = load_definitions(JELOU_TIMEZONE="Mars/Olympus")
-    assert completed.returncode != 0
-    last_line = completed.stderr.strip().splitlines()[-1]
-    assert last_line.startswith("jelou_assets.settings.SettingsError") and "JELOU_TIMEZONE" in last_line, last_line
-
-
-def test_every_setting_is_read_when_the_definitions_load_not_at_import(monkeypatch):
-    monkeypatch.setenv("JELOU_TIMEZONE", "Asia/Tokyo")
-    monkeypatch.setenv("JELOU_PARTITIONS_START", "2025-01-01")
-    monkeypatch.setenv("JELOU_DAILY_SCHEDULE_HOUR", "5")
-    loaded = build_definitions()
-    partitions = loaded.resolve_assets_def("raw_conversations").partitions_def
-    assert (partitions.timezone, partitions.get_first_partition_key()) == ("Asia/Tokyo", "2025-01-01")
-    schedule = loaded.get_repository_def().get_schedule_def("daily_sla_schedule")
-    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 5 * * *", "Asia/Tokyo")
 
 
 def test_warehouse_password_is_not_echoed_in_the_error(monkeypatch):
