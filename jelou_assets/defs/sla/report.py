@@ -154,6 +154,6 @@ def sla_report_asset(partitions: dg.DailyPartitionsDefinition, directory: Path) 
 
 
 @dg.definitions
-def defs() -> Definitions:
+def defs() -> dg.Definitions:
     settings = Settings.from_env()
     return dg.Definitions(assets=[sla_report_asset(daily_partitions(settings), settings.reports_dir)])
