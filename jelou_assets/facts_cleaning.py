@@ -90,18 +90,20 @@ class CleaningSummary:
         return sum(self.flags.values())
 
 
-def _objects(records: list[dict[str, Any]], key: str) -> list[dict[str, Any] | None]:
-    """`record[key]` of every record when it is an object, else None (read once, shared by its leaves)."""
-    return [value if type(value) is dict else None for value in (record.get(key) for record in records)]
+_NO_OBJECT: dict[str, Any] = {}  # stands in for a missing or non-object nested value; never written to
 
 
-def _texts(records: list[dict[str, Any] | None], key: str) -> list[str | None]:
-    """`record[key]` of every record (None itself for no record) as text: None when missing, empty, an
-    object or a list; whole floats lose their `.0`. Plain strings (the common case) are handled inline."""
-    values = [record.get(key) if record is not None else None for record in records]
+def _objects(records: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """`record[key]` of every record when it is an object, else an empty one (read once, shared by its leaves)."""
+    return [value if type(value := record.get(key)) is dict else _NO_OBJECT for record in records]
+
+
+def _texts(records: list[dict[str, Any]], key: str) -> list[str | None]:
+    """`record[key]` of every record as text: None when missing, empty, an object or a list; whole floats
+    lose their `.0`. Plain strings (the common case) are handled inline, in one pass."""
     return [
-        (value.strip() or None) if type(value) is str else None if value is None else leaf_text(value)
-        for value in values
+        (value.strip() or None) if type(value := record.get(key)) is str else None if value is None else leaf_text(value)
+        for record in records
     ]
 
 
