@@ -50,6 +50,7 @@ def our_ingestion(base_url: str, days: list[date], warehouse_url: str, max_pages
     from jelou_assets.client import JelouResource
     from jelou_assets.defs.ingestion.raw_conversations import ingest_days
     from jelou_assets.partitions import daily_partitions
+    from jelou_assets.settings import Settings
     from jelou_assets.warehouse.resource import WarehouseResource
 
     warehouse = WarehouseResource(url=warehouse_url)
@@ -64,7 +65,7 @@ def our_ingestion(base_url: str, days: list[date], warehouse_url: str, max_pages
     began = time.perf_counter()
     try:
         for _day, window, _stored_s in ingest_days(client, warehouse, daily_partitions(Settings()), days):
-            conversations += len(window.ids)
+            conversations += window.rows
             fetch_s += window.seconds
     finally:
         client.close()
@@ -123,7 +124,7 @@ def run(days_count: int, per_day: int, rounds: int, write: bool, command: str) -
     with emulator_process(per_day) as emulator, scratch_dir("jelou-bench-ingestion-") as scratch:
         print(f"emulator {emulator.url} (separate process), {days_count} days x {per_day} conversations, page size {PAGE_SIZE}")
         import dlt  # noqa: F401  imports are not part of any client's time
-        import jelou_assets.ingestion.raw_conversations  # noqa: F401
+        import jelou_assets.defs.ingestion.raw_conversations  # noqa: F401
         began = time.perf_counter()
         bare_fetch(emulator.url, days)
         print(f"warm-up (server generates every page once): {time.perf_counter() - began:.1f}s")

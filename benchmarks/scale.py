@@ -130,7 +130,7 @@ def analyse(label: str, days: int, wall: float, sampler: TreeSampler, launcher_p
     _run, events = run_events(dagster_home)
     starts: dict[str, float] = {}
     step_seconds: dict[str, float] = {}
-    step_pids: dict[int, str] = {}
+    step_pids: dict[int, list[str]] = {}
     raw_days: list[tuple[float, float, float, float]] = []
     facts_days: list[tuple[float, float]] = []
     conversations = 0
@@ -141,7 +141,7 @@ def analyse(label: str, days: int, wall: float, sampler: TreeSampler, launcher_p
             if kind == "STEP_START" and step:
                 starts[step] = event.timestamp
                 if event.dagster_event.pid:
-                    step_pids[event.dagster_event.pid] = step
+                    step_pids.setdefault(event.dagster_event.pid, []).append(step)
             elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and step in starts:
                 step_seconds[step] = step_seconds.get(step, 0.0) + event.timestamp - starts[step]
             continue
@@ -160,8 +160,9 @@ def analyse(label: str, days: int, wall: float, sampler: TreeSampler, launcher_p
             facts_days.append((event.timestamp, event.timestamp - previous))
     peak_by_step: dict[str, int] = defaultdict(int)
     for pid, rss in sampler.per_pid.items():
-        if pid in step_pids:
-            peak_by_step[step_pids[pid]] = max(peak_by_step[step_pids[pid]], rss)
+        for step in step_pids.get(pid, ()):
+            # In-process (the default) every step shares the run's process: each is charged its peak.
+            peak_by_step[step] = max(peak_by_step[step], rss)
     dbt_peak = max((rss for pid, rss in sampler.per_pid.items() if pid not in step_pids and pid != launcher_pid), default=0)
     if dbt_peak:
         peak_by_step["(other children: dbt)"] = dbt_peak

@@ -19,12 +19,15 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from jelou_assets.privacy.pseudonyms import PSEUDONYM_FIELD, user_keys
 from jelou_assets.warehouse.tables import conversation_facts
@@ -44,6 +47,9 @@ LARGEST_EXACT_MS = 2**53
 # A timestamp outside pandas' classic nanosecond range is no conversation's; kept, year 1 read at a positive
 # offset becomes year 0, which neither Python's datetime nor a reader of the warehouse can hold.
 EARLIEST_TIMESTAMP = pd.Timestamp("1677-09-22")
+# orjson reads an integer literal beyond 64 bits as a float, where the json module keeps every digit (a
+# company id of 30 digits would be stored as "1e+29"). Any run of 19 digits sends the text to the json module.
+WIDE_NUMBER = "[0-9]{19}"
 LATEST_TIMESTAMP = pd.Timestamp("2262-04-11")
 
 FACTS_SCHEMA = pa.schema(
@@ -84,15 +90,21 @@ class CleaningSummary:
         return sum(self.flags.values())
 
 
-def _texts(records: list[dict[str, Any]], key: str, inner: str | None = None) -> list[str | None]:
-    """`record[key]` (or `record[key][inner]`) of every record as text: None when a level is missing or not an
-    object, or the leaf is empty, an object or a list; whole floats lose their `.0`. Plain strings (the
-    common case) are handled inline."""
-    if inner is None:
-        values = [record.get(key) for record in records]
-    else:
-        values = [value.get(inner) if isinstance(value, dict) else None for value in (record.get(key) for record in records)]
-    return [(value.strip() or None) if type(value) is str else leaf_text(value) for value in values]
+_NO_OBJECT: dict[str, Any] = {}  # stands in for a missing or non-object nested value; never written to
+
+
+def _objects(records: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """`record[key]` of every record when it is an object, else an empty one (read once, shared by its leaves)."""
+    return [value if type(value := record.get(key)) is dict else _NO_OBJECT for record in records]
+
+
+def _texts(records: list[dict[str, Any]], key: str) -> list[str | None]:
+    """`record[key]` of every record as text: None when missing, empty, an object or a list; whole floats
+    lose their `.0`. Plain strings (the common case) are handled inline, in one pass."""
+    return [
+        (value.strip() or None) if type(value := record.get(key)) is str else None if value is None else leaf_text(value)
+        for record in records
+    ]
 
 
 def leaf_text(value: Any) -> str | None:
@@ -145,14 +157,26 @@ def _milliseconds(values: list[Any]) -> tuple[pd.Series, pd.Series]:
 
 
 def clean_conversations(
-    raw: pd.DataFrame, response_timezone: str, pseudonym_key: str
+    raw: pd.DataFrame | pa.Table, response_timezone: str, pseudonym_key: str
 ) -> tuple[pd.DataFrame, CleaningSummary]:
-    """`raw` has `partition_date`, `conversation_id`, `payload`, `fetched_at`; returns facts and a summary."""
+    """`raw` has `partition_date`, `conversation_id`, `payload`, `fetched_at` (a DataFrame, or the Arrow
+    table the warehouse returns, whose payloads are then never turned into a pandas column); returns facts
+    and a summary."""
     summary = CleaningSummary()
-    deduped = raw.sort_values("fetched_at", kind="stable").drop_duplicates("conversation_id", keep="last")
-    summary.duplicates_collapsed = len(raw) - len(deduped)
+    if isinstance(raw, pa.Table):
+        payloads = raw.column("payload")
+        keys = raw.select(["partition_date", "conversation_id", "fetched_at"]).to_pandas()
+    else:
+        payloads = raw["payload"].tolist()
+        keys = raw[["partition_date", "conversation_id", "fetched_at"]].reset_index(drop=True)
+    deduped = keys.sort_values("fetched_at", kind="stable").drop_duplicates("conversation_id", keep="last")
+    summary.duplicates_collapsed = len(keys) - len(deduped)
+    positions = deduped.index.to_numpy()
     deduped = deduped.reset_index(drop=True)
-    records = [_as_object(payload) for payload in deduped["payload"].tolist()]
+    if isinstance(payloads, pa.ChunkedArray):
+        records = parse_payloads(payloads.take(positions))
+    else:
+        records = parse_payloads([payloads[position] for position in positions])
 
     started_at = _utc(pd.Series(_texts(records, "startAt"), dtype=object), response_timezone)
     ended_at = _utc(pd.Series(_texts(records, "endAt"), dtype=object), response_timezone)
@@ -161,8 +185,9 @@ def clean_conversations(
     state = pd.Series([text.lower() if text else None for text in _texts(records, "state")], dtype=object)
 
     is_active = state.eq("active")
-    assigned_team = pd.Series(_texts(records, "assignationMethod", "teamName"), dtype=object)
-    operator_team = pd.Series(_texts(records, "operator", "team"), dtype=object)
+    operators, users = _objects(records, "operator"), _objects(records, "user")
+    assigned_team = pd.Series(_texts(_objects(records, "assignationMethod"), "teamName"), dtype=object)
+    operator_team = pd.Series(_texts(operators, "team"), dtype=object)
     team_source = pd.Series(
         np.select([assigned_team.notna(), operator_team.notna()], TEAM_SOURCES, default=None), dtype=object
     )
@@ -194,13 +219,13 @@ def clean_conversations(
             "state": state,
             "ended_reason": _texts(records, "endedReason"),
             "origin": _texts(records, "origin"),
-            "operator_name": _texts(records, "operator", "names"),
+            "operator_name": _texts(operators, "names"),
             "team_name": assigned_team.fillna(operator_team),
             "team_source": team_source,
-            "bot_name": _texts(records, "bot", "name"),
-            "company_id": _texts(records, "company", "id"),
-            "user_key": pd.Series(user_keys(_texts(records, "user", "id"), pseudonym_key), dtype=object).fillna(
-                pd.Series(_texts(records, "user", PSEUDONYM_FIELD), dtype=object)
+            "bot_name": _texts(_objects(records, "bot"), "name"),
+            "company_id": _texts(_objects(records, "company"), "id"),
+            "user_key": pd.Series(user_keys(_texts(users, "id"), pseudonym_key), dtype=object).fillna(
+                pd.Series(_texts(users, PSEUDONYM_FIELD), dtype=object)
             ),
             "first_reply_ms": first_reply_ms,
             "duration_ms": duration_ms,
@@ -220,9 +245,32 @@ def facts_to_arrow(facts: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(facts, schema=FACTS_SCHEMA, preserve_index=False)
 
 
-def _as_object(payload: str) -> dict[str, Any]:
+def parse_payloads(payloads: Sequence[Any] | pa.Array | pa.ChunkedArray) -> list[dict[str, Any]]:
+    """Each payload as `json.loads` reads it, or {} when it is not a JSON object (or not JSON at all).
+
+    orjson parses the common case in bulk; what it reads differently from the json module (NaN and
+    Infinity, 1e400, lone surrogates, integers beyond 64 bits) either fails there or is sent to the json
+    module up front (WIDE_NUMBER, matched over the whole column at once), so the result is the same.
+    """
+    if isinstance(payloads, (pa.Array, pa.ChunkedArray)):
+        column = payloads
+    else:
+        try:
+            column = pa.array(payloads, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all texts: each goes its own way below
+            return [_as_object(payload, wide=True) for payload in payloads]
+    wide = pc.match_substring_regex(column, WIDE_NUMBER).fill_null(False).to_pylist()
+    return [_as_object(payload, flag) for payload, flag in zip(column.to_pylist(), wide)]
+
+
+def _as_object(payload: Any, wide: bool) -> dict[str, Any]:
     try:
-        value = json.loads(payload)
-    except (TypeError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
+        value = json.loads(payload) if wide else orjson.loads(payload)
+    except (TypeError, ValueError):  # orjson.JSONDecodeError is a ValueError
+        if wide:
+            return {}
+        try:
+            value = json.loads(payload)
+        except (TypeError, ValueError):
+            return {}
+    return value if type(value) is dict else {}

@@ -13,6 +13,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+import pyarrow as pa
 import requests
 from requests.utils import guess_json_utf
 
@@ -29,6 +30,10 @@ from jelou_assets.client.rate_limiter import RateLimiter
 from jelou_assets.client.retry import PageBudgetAdapter, budgeted_retry
 
 ENDPOINT = "/v1/metrics/conversations/attended/external"
+# Pages are decoded in the walker's threads. Arrow's default allocator (mimalloc) keeps a heap per thread
+# and, measured on a 50,000-conversation day, held about 100 MB beyond the day's 20 MB of text; the
+# system allocator holds what the day is.
+PAGE_MEMORY = pa.system_memory_pool()
 
 
 @dataclass
@@ -55,14 +60,15 @@ class RequestStats:
 class WindowResult:
     """Everything the assets need from one consistent window: the records plus numbers for checks and the UI.
 
-    `payloads` holds each record's JSON text exactly as the API sent it (what `raw_conversations` stores)
-    and `ids` their `_id`s; `records` parses the texts on first use.
+    `payload_column` holds each record's JSON text exactly as the API sent it (what `raw_conversations`
+    stores), as Arrow; `payloads` the same as Python strings, `ids` their `_id`s; `records` parses the texts
+    on first use.
     """
 
     start: datetime
     end: datetime
-    ids: list[str]
-    payloads: list[str]
+    id_column: pa.ChunkedArray
+    payload_column: pa.ChunkedArray
     api_total: int
     pages: int
     walks: int
@@ -72,6 +78,18 @@ class WindowResult:
     seconds: float
     # The account's rate as the client's budget had learned it when the walk ended (see RateLimiter).
     learned_requests_per_second: float | None = None
+
+    @property
+    def ids(self) -> list[str]:
+        return self.id_column.to_pylist()
+
+    @property
+    def payloads(self) -> list[str]:
+        return self.payload_column.to_pylist()
+
+    @property
+    def rows(self) -> int:
+        return len(self.id_column)
 
     @cached_property
     def records(self) -> list[dict[str, Any]]:
@@ -162,7 +180,8 @@ class JelouClient:
         before = self.stats.snapshot()
         began = time.monotonic()
         if end.timestamp() < start.timestamp():  # a local day that never happened: nothing to ask for
-            walk = Walk(ids=[], payloads=[], api_total=0, pages=0, walks=0)
+            nothing = pa.chunked_array([], pa.string())
+            walk = Walk(id_column=nothing, payload_column=nothing, api_total=0, pages=0, walks=0)
         else:
             walk = walk_pages(
                 lambda number: self._fetch_page(body, number),
@@ -174,8 +193,8 @@ class JelouClient:
         return WindowResult(
             start=start,
             end=end,
-            ids=walk.ids,
-            payloads=walk.payloads,
+            id_column=walk.id_column,
+            payload_column=walk.payload_column,
             api_total=walk.api_total,
             pages=walk.pages,
             walks=walk.walks,
@@ -282,8 +301,13 @@ class JelouClient:
             results = []  # an empty window may come without `results`, or with `results: null`
         if results is None or not all(isinstance(r, dict) for r in results):
             raise JelouBadPayloadError(f"page {number}: 200 response has no `results` list of objects")
+        # Ids and texts become Arrow here, in the page's thread, and the page's Python objects are freed: a
+        # day is then held once, compactly, in the form it is written in, not as strings scattered in the heap.
+        ids = [r.get("_id") for r in results]
         return Page(
-            number=number, ids=[r.get("_id") for r in results], payloads=payloads, total=total,
+            number=number, ids=pa.array(ids, pa.string(), memory_pool=PAGE_MEMORY)
+            if all(type(i) is str for i in ids) else ids,
+            payloads=pa.array(payloads, pa.string(), memory_pool=PAGE_MEMORY), total=total,
             total_pages=total_pages, limit=limit, offset=offset,
         )
 

@@ -15,6 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from jelou_assets.client.errors import JelouPaginationError
 
 
@@ -23,12 +26,13 @@ class Page:
     """One decoded page: each record's `_id` and JSON text as received, and the pagination as reported.
 
     The records' parsed objects are not kept: a day of 50,000 conversations as Python dicts costs several
-    times the memory of their text, and the text is what the warehouse stores.
+    times the memory of their text, and the text is what the warehouse stores. The client hands the texts
+    over as an Arrow array, so a day is held once, in the form it is written in.
     """
 
     number: int
-    ids: list[Any]
-    payloads: list[str]
+    ids: list[Any] | pa.Array
+    payloads: list[str] | pa.Array
     total: int
     total_pages: int
     limit: int
@@ -39,12 +43,27 @@ class Page:
 class Walk:
     """A consistent window: ids and payload texts in API order, one per conversation id."""
 
-    ids: list[str]
-    payloads: list[str]
+    id_column: pa.ChunkedArray
+    payload_column: pa.ChunkedArray  # the pages' texts, one chunk per page, never copied into one
     api_total: int
     pages: int
     walks: int
     inconsistencies: list[str] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[str]:
+        return self.id_column.to_pylist()
+
+    @property
+    def payloads(self) -> list[str]:
+        return self.payload_column.to_pylist()
+
+
+def payload_column(pages: list[Page]) -> pa.ChunkedArray:
+    """The pages' payload texts as one column, in page order."""
+    chunks = [page.payloads if isinstance(page.payloads, pa.Array) else pa.array(page.payloads, pa.string())
+              for page in pages]
+    return pa.chunked_array(chunks, pa.string())
 
 
 def _inconsistency(pages: list[Page]) -> str | None:
@@ -61,13 +80,24 @@ def _inconsistency(pages: list[Page]) -> str | None:
         expected_len = min(first.limit, first.total - (page.number - 1) * first.limit)
         if len(page.ids) != expected_len:
             return f"page {page.number} has {len(page.ids)} records, expected {expected_len}"
-    ids = [i for page in pages for i in page.ids]
-    if any(not isinstance(i, str) or not i for i in ids):
+    if not all(isinstance(page.ids, pa.Array) for page in pages):  # the client sends Arrow when every id is text
+        plain = [i for page in pages for i in page.ids]
+        if any(not isinstance(i, str) for i in plain):
+            return "a record has no `_id`"
+    ids = id_column(pages)
+    if ids.null_count or pc.any(pc.equal(pc.utf8_length(ids), 0)).as_py():
         return "a record has no `_id`"
-    distinct = len(set(ids))
+    distinct = pc.count_distinct(ids).as_py()
     if distinct != first.total:
         return f"{distinct} distinct ids for a reported total of {first.total} ({len(ids) - distinct} repeated)"
     return None
+
+
+def id_column(pages: list[Page]) -> pa.ChunkedArray:
+    """The pages' ids as one column of text, in page order."""
+    return pa.chunked_array(
+        [page.ids if isinstance(page.ids, pa.Array) else pa.array(page.ids, pa.string()) for page in pages], pa.string()
+    )
 
 
 def _page_count_problem(first: Page) -> str | None:
@@ -99,9 +129,7 @@ def walk_pages(
                 pages += pool.map(fetch_page, range(2, first.total_pages + 1))
                 problem = _inconsistency(pages)
             if problem is None:
-                ids = [i for page in pages for i in page.ids]
-                payloads = [text for page in pages for text in page.payloads]
-                return Walk(ids, payloads, first.total, len(pages), walk_number, problems)
+                return Walk(id_column(pages), payload_column(pages), first.total, len(pages), walk_number, problems)
             problems.append(problem)
             if log is not None:
                 log.warning("window walk %d inconsistent (%s); walking it again", walk_number, problem)

@@ -7,7 +7,6 @@ hash would not do: phone numbers are few enough to hash them all and look the re
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from urllib.parse import urlparse
 
@@ -30,10 +29,8 @@ def is_local_emulator(base_url: str) -> bool:
 def user_keys(user_ids: list[str | None], key: str) -> list[str | None]:
     """Each id's pseudonym (64 hex digits); None stays None."""
     secret = key.encode()
-    return [
-        None if user_id is None else hmac.new(secret, user_id.encode(), hashlib.sha256).hexdigest()
-        for user_id in user_ids
-    ]
+    # hmac.digest is the one-shot (OpenSSL) form of hmac.new(...).hexdigest(): no HMAC object per id.
+    return [None if user_id is None else hmac.digest(secret, user_id.encode(), "sha256").hex() for user_id in user_ids]
 
 
 def pseudonym_key(configured: str | None, base_url: str) -> str:

@@ -32,6 +32,23 @@ def replace_partitions(dbapi_connection, dialect: str, days: Sequence[date], row
         raise ValueError(f"no bulk path for warehouse engine {dialect!r}")
 
 
+def read_partition(dbapi_connection, dialect: str, table: sa.Table, day: date, schema: pa.Schema) -> pa.Table:
+    """One day of `table` (the columns of `schema`) as an Arrow table, through the engine's bulk path:
+    DuckDB hands over its result as Arrow; PostgreSQL's rows are turned into Arrow column by column."""
+    columns = ", ".join(schema.names)
+    if dialect == "duckdb":
+        query = f"SELECT {columns} FROM {table.fullname} WHERE partition_date = ?"
+        return dbapi_connection.sql(query, params=[day]).to_arrow_table().cast(schema)
+    if dialect == "postgresql":
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SELECT {columns} FROM {table.fullname} WHERE partition_date = %s", [day])
+            rows = cursor.fetchall()
+        dbapi_connection.commit()  # a read-only transaction: ended so the next write starts afresh
+        values = list(zip(*rows)) if rows else [[] for _ in schema.names]
+        return pa.table([pa.array(column, field.type) for column, field in zip(values, schema)], schema=schema)
+    raise ValueError(f"no bulk path for warehouse engine {dialect!r}")
+
+
 def _columns(table: sa.Table, data: pa.Table) -> str:
     expected = [c.name for c in table.columns]
     if data.column_names != expected:

@@ -27,7 +27,7 @@ from sqlalchemy.pool import NullPool
 
 from jelou_assets.settings import SettingsError
 from jelou_assets.warehouse import tables
-from jelou_assets.warehouse.partition_writer import replace_partitions
+from jelou_assets.warehouse.partition_writer import read_partition, replace_partitions
 
 # One lock per DuckDB file for every resource of this process (resources are rebuilt per run and step).
 _DUCKDB_WRITE_LOCKS: dict[str, threading.Lock] = {}
@@ -184,11 +184,36 @@ class WarehouseResource(ConfigurableResource):
         with self.write_connection() as connection:
             replace_partitions(connection.connection.driver_connection, self.dialect, days, rows)
 
+    @contextmanager
+    def session(self) -> Iterator[WarehouseSession]:
+        """One connection for a run of reads and partition replaces (each replace its own transaction).
+
+        Opening and closing a DuckDB connection costs tens of milliseconds (the close checkpoints), so a
+        step that works day by day shares one across several days. It holds the file for as long as it is
+        open: keep a session to a bounded batch of days, so other processes get the file in between.
+        """
+        with self.write_connection() as connection:
+            yield WarehouseSession(connection.connection.driver_connection, self.dialect)
+
     def read_frame(
         self, statement: sa.Executable, params: Mapping[str, Any] | None = None, lock_timeout_s: float | None = None
     ) -> pd.DataFrame:
         with self.connect(lock_timeout_s) as connection:
             return pd.read_sql(statement, connection, params=params)
+
+
+class WarehouseSession:
+    """What `WarehouseResource.session` hands out: partition reads and replaces over one connection."""
+
+    def __init__(self, dbapi_connection: Any, dialect: str) -> None:
+        self._connection = dbapi_connection
+        self._dialect = dialect
+
+    def read_partition(self, table: sa.Table, day: date, schema: pa.Schema) -> pa.Table:
+        return read_partition(self._connection, self._dialect, table, day, schema)
+
+    def replace_partitions(self, days: Sequence[date], rows: Mapping[sa.Table, pa.Table]) -> None:
+        replace_partitions(self._connection, self._dialect, days, rows)
 
 
 def rows_by_day(frame: pd.DataFrame) -> dict[date, pd.DataFrame]:

@@ -3,7 +3,6 @@
 
 from datetime import date
 
-import sqlalchemy as sa
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -18,18 +17,17 @@ from dagster import (
 )
 
 from jelou_assets.client import JelouResource
+from jelou_assets.defs.ingestion.raw_conversations import RAW_SCHEMA
 from jelou_assets.facts_cleaning import clean_conversations, facts_to_arrow
 from jelou_assets.partitions import daily_partitions
 from jelou_assets.settings import Settings
 from jelou_assets.warehouse import tables
 from jelou_assets.warehouse.resource import WarehouseResource
 
-RAW_FOR_DAY = sa.select(
-    tables.raw_conversations.c.partition_date,
-    tables.raw_conversations.c.conversation_id,
-    tables.raw_conversations.c.payload,
-    tables.raw_conversations.c.fetched_at,
-).where(tables.raw_conversations.c.partition_date == sa.bindparam("day"))
+# Days read, cleaned and written over one warehouse connection: enough to spread the cost of opening and
+# closing it (on DuckDB, tens of milliseconds, as much as cleaning a day), few enough that other processes
+# waiting for a DuckDB file get it every second or two.
+DAYS_PER_SESSION = 16
 
 
 def conversation_facts_asset(partitions: DailyPartitionsDefinition, response_timezone: str) -> AssetsDefinition:
@@ -49,21 +47,24 @@ def conversation_facts_asset(partitions: DailyPartitionsDefinition, response_tim
     ) -> MaterializeResult:
         days = [date.fromisoformat(key) for key in context.partition_keys]
         pseudonym_key = jelou.user_key_secret()  # the account's: customers' ids never reach the facts
-        for number, day in enumerate(days, start=1):
-            raw = warehouse.read_frame(RAW_FOR_DAY, {"day": day})
-            facts, summary = clean_conversations(raw, response_timezone, pseudonym_key)
-            warehouse.replace_partitions([day], {tables.conversation_facts: facts_to_arrow(facts)})
-            # Each partition gets its own day's numbers, also when one run takes a whole backfill range.
-            counts = {"rows": summary.rows, "duplicates_collapsed": summary.duplicates_collapsed,
-                      "sanity_flagged": summary.flagged, "no_operator_reply": summary.no_reply, "active": summary.active,
-                      "unknown_states": sum(summary.unknown_states.values())}
-            context.add_asset_metadata({key: MetadataValue.int(value) for key, value in counts.items()},
-                                       partition_key=day.isoformat())
-            context.log.info(
-                f"{day} ({number}/{len(days)}): {summary.rows} facts, {summary.flagged} flagged"
-                f"{f' {summary.flags}' if summary.flags else ''}, "
-                f"{summary.duplicates_collapsed} duplicates collapsed"
-            )
+        for first in range(0, len(days), DAYS_PER_SESSION):
+            with warehouse.session() as session:
+                for number, day in enumerate(days[first:first + DAYS_PER_SESSION], start=first + 1):
+                    raw = session.read_partition(tables.raw_conversations, day, RAW_SCHEMA)
+                    facts, summary = clean_conversations(raw, response_timezone, pseudonym_key)
+                    del raw  # the day's payloads are not needed past cleaning
+                    session.replace_partitions([day], {tables.conversation_facts: facts_to_arrow(facts)})
+                    # Each partition gets its own day's numbers, also when one run takes a whole backfill range.
+                    counts = {"rows": summary.rows, "duplicates_collapsed": summary.duplicates_collapsed,
+                              "sanity_flagged": summary.flagged, "no_operator_reply": summary.no_reply,
+                              "active": summary.active, "unknown_states": sum(summary.unknown_states.values())}
+                    context.add_asset_metadata({key: MetadataValue.int(value) for key, value in counts.items()},
+                                               partition_key=day.isoformat())
+                    context.log.info(
+                        f"{day} ({number}/{len(days)}): {summary.rows} facts, {summary.flagged} flagged"
+                        f"{f' {summary.flags}' if summary.flags else ''}, "
+                        f"{summary.duplicates_collapsed} duplicates collapsed"
+                    )
         return MaterializeResult()
 
     return conversation_facts

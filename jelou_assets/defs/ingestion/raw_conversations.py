@@ -69,13 +69,12 @@ def last_learned_rate(warehouse: WarehouseResource) -> float | None:
 
 def raw_rows(day: date, window: WindowResult, fetched_at: datetime) -> dict:
     """Arrow tables for the day's raw rows and its load record (written together, atomically)."""
-    ids, payloads = window.ids, window.payloads  # each record's JSON text exactly as received
-    rows = len(ids)
+    rows = window.rows
     raw = pa.table(
         {
             "partition_date": pa.repeat(pa.scalar(day, pa.date32()), rows),
-            "conversation_id": pa.array(ids, pa.string()),
-            "payload": pa.array(payloads, pa.string()),
+            "conversation_id": window.id_column,
+            "payload": window.payload_column,  # each record's JSON text exactly as received, not copied
             "fetched_at": pa.repeat(pa.scalar(fetched_at, pa.timestamp("us")), rows),
         },
         schema=RAW_SCHEMA,
@@ -86,7 +85,7 @@ def raw_rows(day: date, window: WindowResult, fetched_at: datetime) -> dict:
             "window_start": [window.start.isoformat()],
             "window_end": [window.end.isoformat()],
             "api_total": [window.api_total],
-            "stored_rows": [len(ids)],
+            "stored_rows": [rows],
             "pages": [window.pages],
             "walks": [window.walks],
             "requests": [window.requests],
@@ -167,7 +166,7 @@ def raw_conversations_asset(
                     # so the UI's per-partition plots show days, not runs.
                     context.add_asset_metadata(day_metadata(window), partition_key=day.isoformat())
                     context.log.info(
-                        f"{day} ({number}/{len(days)}): {len(window.ids)} conversations, {window.pages} pages, "
+                        f"{day} ({number}/{len(days)}): {window.rows} conversations, {window.pages} pages, "
                         f"{window.requests} requests, {window.retries} retries, {window.throttled} throttled, "
                         f"fetched in {window.seconds:.3f}s, stored in {stored_s:.3f}s; "
                         f"learned rate {window.learned_requests_per_second:.2f} requests/s"
@@ -182,7 +181,7 @@ def raw_conversations_asset(
 
 def day_metadata(window: WindowResult) -> dict[str, MetadataValue]:
     """One stored day's numbers for its partition, rounded for reading."""
-    counts = {"rows": len(window.ids), "api_total": window.api_total, "pages": window.pages, "walks": window.walks,
+    counts = {"rows": window.rows, "api_total": window.api_total, "pages": window.pages, "walks": window.walks,
               "requests": window.requests, "retries": window.retries, "throttled": window.throttled}
     return {
         **{key: MetadataValue.int(value) for key, value in counts.items()},
