@@ -26,6 +26,8 @@ from sqlalchemy.pool import NullPool
 from jelou_assets.sla.dbt_env import dbt_env_from_url
 from jelou_assets_tests.sla_reference import (
     COUNT_COLUMNS,
+    TEXT_COLUMNS,
+    Calendars,
     MEASURE_COLUMNS,
     OPERATOR_GRAIN,
     OPERATOR_PERIOD_GRAIN,
@@ -51,6 +53,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO_ROOT / "dbt_project"
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 POLICIES = pd.read_csv(DBT_PROJECT / "seeds" / "sla_policies.csv")
+CALENDARS = Calendars.from_seeds(DBT_PROJECT / "seeds")
 
 DAYS = [dt.date(2025, 3, 1) + dt.timedelta(days=offset) for offset in range(5)]  # Saturday to Wednesday
 DAY_WITHOUT_REPLIES = DAYS[3]
@@ -61,10 +64,10 @@ DAILY_MARTS = {
     "team_channel_sla_daily": (TEAM_CHANNEL_GRAIN, reference_team_channel_sla),
 }
 ROLLUPS = {
-    "team_sla_weekly": (TEAM_PERIOD_GRAIN, lambda facts, policies: reference_period_sla(facts, policies, "week", False)),
-    "operator_sla_weekly": (OPERATOR_PERIOD_GRAIN, lambda facts, policies: reference_period_sla(facts, policies, "week", True)),
-    "team_sla_monthly": (TEAM_PERIOD_GRAIN, lambda facts, policies: reference_period_sla(facts, policies, "month", False)),
-    "operator_sla_monthly": (OPERATOR_PERIOD_GRAIN, lambda facts, policies: reference_period_sla(facts, policies, "month", True)),
+    "team_sla_weekly": (TEAM_PERIOD_GRAIN, lambda facts, policies, calendars: reference_period_sla(facts, policies, "week", False, calendars)),
+    "operator_sla_weekly": (OPERATOR_PERIOD_GRAIN, lambda facts, policies, calendars: reference_period_sla(facts, policies, "week", True, calendars)),
+    "team_sla_monthly": (TEAM_PERIOD_GRAIN, lambda facts, policies, calendars: reference_period_sla(facts, policies, "month", False, calendars)),
+    "operator_sla_monthly": (OPERATOR_PERIOD_GRAIN, lambda facts, policies, calendars: reference_period_sla(facts, policies, "month", True, calendars)),
 }
 MARTS = {**DAILY_MARTS, **ROLLUPS}
 TARGET_S = {team: float(t) for team, t in zip(POLICIES["team_name"], POLICIES["first_reply_target_s"])}
@@ -272,7 +275,7 @@ def one_day(day: dt.date) -> dict[str, str]:
 def assert_marts_match_reference(warehouse: Warehouse, facts: pd.DataFrame | None = None, days=None) -> None:
     facts = warehouse.facts if facts is None else facts
     for name, (grain, reference) in DAILY_MARTS.items():
-        actual, expected = warehouse.read_mart(name), reference(facts, POLICIES)
+        actual, expected = warehouse.read_mart(name), reference(facts, POLICIES, CALENDARS)
         if days is not None:
             actual = actual[actual["partition_date"].isin(days)].reset_index(drop=True)
             expected = expected[expected["partition_date"].isin(days)].reset_index(drop=True)
@@ -282,7 +285,7 @@ def assert_marts_match_reference(warehouse: Warehouse, facts: pd.DataFrame | Non
 def assert_rollups_match_reference(warehouse: Warehouse, facts: pd.DataFrame | None = None) -> None:
     facts = warehouse.facts if facts is None else facts
     for name, (grain, reference) in ROLLUPS.items():
-        assert_mart_equal(warehouse.read_mart(name), normalise(reference(facts, POLICIES), grain), grain)
+        assert_mart_equal(warehouse.read_mart(name), normalise(reference(facts, POLICIES, CALENDARS), grain), grain)
 
 
 def assert_all_passed(statuses: dict[str, str]) -> None:
@@ -450,7 +453,7 @@ def test_synthetic_facts_cover_the_awkward_cases():
 
 
 def test_synthetic_facts_hold_every_status_and_its_boundaries():
-    conversations = reference_conversation_sla(synthetic_facts(), POLICIES)
+    conversations = reference_conversation_sla(synthetic_facts(), POLICIES, CALENDARS)
     unanswered = conversations[conversations["first_reply_s"].isna()]
     assert set(unanswered["sla_status"]) == {"breached", "pending", "excluded"}
     assert set(conversations["sla_status"]) == set(STATUSES)
@@ -481,7 +484,9 @@ def test_each_table_is_checked_by_a_few_named_data_tests(sla_warehouse):
         **{rollup: {"unique_grain", "row_rules"} for rollup in ROLLUPS},
         "conversation_sla": {"unique_grain", "row_rules"},
         "conversation_facts": {"unique_grain", "row_rules", "row_rules_warn"},
-        "sla_policies": {"unique_grain", "row_rules", "has_one_default_row"},
+        "sla_policies": {"unique_grain", "row_rules", "has_one_default_row", "name_known_calendars"},
+        "sla_calendars": {"are_valid"},
+        "sla_holidays": {"are_valid"},
     }
     for table, tests in expected.items():
         assert {name[len(table) + 1:] for name in built if name.startswith(f"{table}_")} == tests, table
@@ -489,7 +494,7 @@ def test_each_table_is_checked_by_a_few_named_data_tests(sla_warehouse):
 
 def test_conversation_sla_gives_each_conversation_the_reference_status(sla_warehouse):
     actual = sla_warehouse.read_table("conversation_sla").sort_values("conversation_id", ignore_index=True)
-    expected = reference_conversation_sla(sla_warehouse.facts, POLICIES).sort_values("conversation_id", ignore_index=True)
+    expected = reference_conversation_sla(sla_warehouse.facts, POLICIES, CALENDARS).sort_values("conversation_id", ignore_index=True)
     assert list(actual["conversation_id"]) == list(expected["conversation_id"])
     assert list(actual["sla_status"]) == list(expected["sla_status"])
     for column in ["sla_target_s", "first_reply_s", "elapsed_s"]:
@@ -518,7 +523,8 @@ def test_mart_column_types(sla_warehouse):
     doubles = dict.fromkeys(SECONDS_COLUMNS + RATIO_COLUMNS, "double precision")
     for name, (grain, _) in MARTS.items():
         keys = {grain[0]: "date", **({"period_end": "date"} if name in ROLLUPS else {}), **dict.fromkeys(grain[1:], "text")}
-        expected = {**keys, **{c: {**counts, **doubles, "breached": "boolean"}[c] for c in MEASURE_COLUMNS}}
+        texts = dict.fromkeys(TEXT_COLUMNS, "text")
+        expected = {**keys, **{c: {**counts, **doubles, **texts, "breached": "boolean"}[c] for c in MEASURE_COLUMNS}}
         assert sla_warehouse.column_types(name) == expected, name
 
 
