@@ -186,9 +186,8 @@ def reference_conversation_sla(facts: pd.DataFrame, policies: pd.DataFrame, cale
     """conversation_sla computed in pandas: the facts plus sla_clock, sla_target_s, attainment_goal, first_reply_s
     and elapsed_s (on the policy's clock), first_reply_calendar_s, elapsed_calendar_s, duration_s and sla_status."""
     frame = _prepared(facts)
-    started = pd.to_datetime(frame["started_at"])
-    ended = pd.to_datetime(frame["ended_at"])
-    fetched = pd.to_datetime(frame["fetched_at"])
+    # one resolution for all three, or filling one with another changes their dtype
+    started, ended, fetched = (pd.to_datetime(frame[column]).astype("datetime64[us]") for column in ["started_at", "ended_at", "fetched_at"])
     reply_ms = pd.to_numeric(frame["first_reply_ms"]).astype("float64")
     frame["elapsed_calendar_s"] = (ended.fillna(fetched) - started).dt.total_seconds().astype("float64")
     frame["first_reply_calendar_s"] = reply_ms / 1000.0
