@@ -188,11 +188,13 @@ def _fact(day, index, team, operator, state, first_reply_ms, rng, origin="whatsa
 
 
 class Warehouse:
-    """One test warehouse: facts in, dbt run, marts out."""
+    """One test warehouse: facts in, dbt run, marts out. `project`: the dbt project to run (a copy with seeds of
+    its own, or the repository's)."""
 
-    def __init__(self, url: str, workdir: Path):
+    def __init__(self, url: str, workdir: Path, project: Path = DBT_PROJECT):
         self.url = url
         self.workdir = workdir
+        self.project = project
         self.engine = sa.create_engine(url, poolclass=NullPool)  # never hold a DuckDB lock while dbt runs
         self.facts = pd.DataFrame(columns=list(FACT_COLUMNS))
         self.initial_build: dict[str, str] = {}
@@ -237,15 +239,16 @@ class Warehouse:
         """Run `dbt <command>` from dbt_project/; return {node name: status} from run_results.json."""
         argv = [
             str(DBT_EXECUTABLE), command, *args,
-            "--profiles-dir", str(DBT_PROJECT),
-            "--project-dir", str(DBT_PROJECT),
+            "--profiles-dir", str(self.project),
+            "--project-dir", str(self.project),
             "--target-path", str(self.workdir / "target"),
             "--log-path", str(self.workdir / "logs"),
         ]
         if vars is not None:
             argv += ["--vars", json.dumps(vars)]
-        completed = subprocess.run(argv, cwd=DBT_PROJECT, env=self.dbt_env, capture_output=True, text=True, timeout=300)
+        completed = subprocess.run(argv, cwd=self.project, env=self.dbt_env, capture_output=True, text=True, timeout=300)
         output = completed.stdout + completed.stderr
+        self.last_output = output
         assert (completed.returncode == 0) == expect_success, f"dbt {command} returned {completed.returncode}:\n{output}"
         results_file = self.workdir / "target" / "run_results.json"
         if not results_file.exists():
