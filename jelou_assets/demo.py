@@ -1,4 +1,8 @@
-"""`make demo`: the bundled emulator, the last 7 days materialized through Dagster's CLI, the tables printed."""
+"""`make demo`: the bundled emulator, the last 7 days materialized through Dagster's CLI, the tables printed.
+
+Soporte keeps office hours in the emulator and in dbt_project/seeds (calendar Oficina Quito, 08:00-18:00
+Monday to Friday); the demo closes the office one weekday of its week too, in the emulator and for dbt
+(JELOU_SLA_EXTRA_HOLIDAYS), so the tables show the business clock next to the calendar clock."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,15 +21,23 @@ from jelou_assets.settings import PROJECT_ROOT, Settings
 from jelou_assets.warehouse.resource import WarehouseResource
 
 DEMO_DAYS = 7
+OFFICE_CALENDAR = "Oficina Quito"  # Soporte's calendar in dbt_project/seeds/sla_policies.csv
 # What the demo shows of Dagster's log: each step's per-day progress line, step outcomes, the run's end.
 PROGRESS = re.compile(r" - (?P<step>[a-z_]+) - (?P<message>\d{4}-\d{2}-\d{2} \(\d+/\d+\): .*)$")
 OUTCOME = re.compile(r" - (?P<step>[a-z_0-9]+) - (?P<event>STEP_SUCCESS|STEP_FAILURE|RUN_SUCCESS|RUN_FAILURE) - ")
 
 
-def demo_environment(emulator_url: str) -> dict[str, str]:
+def office_holiday(first: date, last: date) -> date:
+    """The weekday in the middle of the demo's days: the office is closed that day."""
+    weekdays = [first + timedelta(days=d) for d in range((last - first).days + 1) if (first + timedelta(days=d)).isoweekday() <= 5]
+    return weekdays[len(weekdays) // 2]
+
+
+def demo_environment(emulator_url: str, holiday: date) -> dict[str, str]:
     """The demo talks to the emulator with its credentials; everything else keeps the user's settings."""
     return {
         **os.environ,
+        "JELOU_SLA_EXTRA_HOLIDAYS": f"{OFFICE_CALENDAR}={holiday.isoformat()}",
         "JELOU_BASE_URL": emulator_url,
         "JELOU_CLIENT_ID": "demo",
         "JELOU_CLIENT_SECRET": "demo-secret",
@@ -64,10 +76,14 @@ def main() -> int:
     settings = Settings.from_env()
     yesterday = datetime.now(ZoneInfo(settings.timezone)).date() - timedelta(days=1)
     first = yesterday - timedelta(days=DEMO_DAYS - 1)
-    with JelouEmulator(per_day=300, timezone=settings.timezone, response_timezone=settings.response_timezone) as emu:
-        environment = demo_environment(emu.url)
+    holiday = office_holiday(first, yesterday)
+    with JelouEmulator(per_day=300, timezone=settings.timezone, response_timezone=settings.response_timezone,
+                       office_holidays=(holiday,)) as emu:
+        environment = demo_environment(emu.url, holiday)
         Path(environment["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
         print(f"emulator on {emu.url}; materializing {first}...{yesterday} with `dg launch`")
+        print(f"Soporte works office hours ({OFFICE_CALENDAR}: 08:00-18:00 Monday to Friday), closed on {holiday} "
+              f"for the demo: its SLA runs on business seconds (clock), the calendar p90 shows the real wait")
         command = [str(Path(sys.executable).parent / "dg"), "launch", "--assets", "*",
                    "--partition-range", f"{first}...{yesterday}"]
         log_path = Path(environment["DAGSTER_HOME"]) / "demo-dagster.log"
@@ -79,11 +95,13 @@ def main() -> int:
     window = {"first": first, "last": yesterday}
     print_table(
         warehouse,
-        "team_sla_daily (attainment = met / (met + breached); p50/p90 over replied conversations)",
-        "SELECT partition_date, team_name, conversations, met, breached_conversations AS breached_n, "
+        "team_sla_daily (attainment = met / (met + breached); p50/p90 over replied conversations, on the clock's "
+        "seconds; calendar_p90_s on the calendar clock)",
+        "SELECT partition_date, team_name, sla_clock AS clock, conversations, met, breached_conversations AS breached_n, "
         "unanswered, pending, excluded, round(reply_rate, 3) AS reply_rate, "
         "round(sla_attainment, 3) AS attainment, attainment_goal AS goal, breached, "
         "round(first_reply_p50_s, 1) AS replied_p50_s, round(first_reply_p90_s, 1) AS replied_p90_s, "
+        "round(first_reply_calendar_p90_s, 1) AS calendar_p90_s, "
         "sla_target_s AS target_s FROM jelou.team_sla_daily WHERE partition_date BETWEEN :first AND :last "
         "ORDER BY partition_date, team_name",
         window,
@@ -91,9 +109,10 @@ def main() -> int:
     print_table(
         warehouse,
         "team_sla_weekly (weeks from Monday; the current one holds the days loaded so far)",
-        "SELECT period_start, period_end, team_name, conversations, met, breached_conversations AS breached_n, "
-        "unanswered, pending, excluded, round(sla_attainment, 3) AS attainment, breached, "
-        "round(first_reply_p90_s, 1) AS replied_p90_s FROM jelou.team_sla_weekly "
+        "SELECT period_start, period_end, team_name, sla_clock AS clock, conversations, met, "
+        "breached_conversations AS breached_n, unanswered, pending, excluded, round(sla_attainment, 3) AS attainment, "
+        "breached, round(first_reply_p90_s, 1) AS replied_p90_s, round(first_reply_calendar_p90_s, 1) AS calendar_p90_s "
+        "FROM jelou.team_sla_weekly "
         "WHERE period_end >= :first AND period_start <= :last ORDER BY period_start, team_name",
         window,
     )

@@ -6,19 +6,23 @@
   sla_measures()    -> the mart's measure columns, selected from a CTE of sla_aggregates().
 
   Counts are bigints, seconds and ratios doubles; percentiles are continuous (see
-  percentile_cont) and, like the average and maximum, over replied conversations only.
+  percentile_cont) and, like the average and maximum, over replied conversations only. First-reply
+  seconds are on the policy's clock (business seconds where the team's policy names a calendar);
+  first_reply_calendar_p90_s is the same percentile on the calendar clock, so both stay visible.
 -#}
 {% macro sla_aggregates() -%}
         count(*) as conversations,
-        count(first_reply_s) as replied,
+        count(first_reply_calendar_s) as replied,
         count(case when sla_status = 'met' then 1 end) as met,
         count(case when sla_status = 'breached' then 1 end) as breached_conversations,
         count(case when sla_status = 'pending' then 1 end) as pending,
         count(case when sla_status = 'excluded' then 1 end) as excluded,
         max(sla_target_s) as sla_target_s,
         max(attainment_goal) as attainment_goal,
+        max(sla_clock) as sla_clock,
         {{ percentile_cont('first_reply_s', 0.5) }} as first_reply_p50_s,
         {{ percentile_cont('first_reply_s', 0.9) }} as first_reply_p90_s,
+        {{ percentile_cont('first_reply_calendar_s', 0.9) }} as first_reply_calendar_p90_s,
         avg(first_reply_s) as first_reply_avg_s,
         max(first_reply_s) as first_reply_max_s,
         {{ percentile_cont('duration_s', 0.5) }} as duration_p50_s,
@@ -44,8 +48,10 @@
     cast(attainment_goal as {{ dbl }}) as attainment_goal,
     coalesce({{ attainment }} < attainment_goal, false) as breached,
     cast(sla_target_s as {{ dbl }}) as sla_target_s,
+    cast(sla_clock as text) as sla_clock,
     cast(first_reply_p50_s as {{ dbl }}) as first_reply_p50_s,
     cast(first_reply_p90_s as {{ dbl }}) as first_reply_p90_s,
+    cast(first_reply_calendar_p90_s as {{ dbl }}) as first_reply_calendar_p90_s,
     cast(first_reply_avg_s as {{ dbl }}) as first_reply_avg_s,
     cast(first_reply_max_s as {{ dbl }}) as first_reply_max_s,
     cast(duration_p50_s as {{ dbl }}) as duration_p50_s,

@@ -23,13 +23,14 @@ import threading
 import time as _time
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from jelou_assets.day_windows import day_window
 
-__all__ = ["SyntheticDataset", "Window", "TEAMS", "SHARED_OPERATOR", "TIMESTAMP_FORMS", "TEAM_FIELDS"]
+__all__ = ["SyntheticDataset", "Window", "TEAMS", "SHARED_OPERATOR", "TIMESTAMP_FORMS", "TEAM_FIELDS", "OFFICE_HOURS"]
 
 DAY_SECONDS = 86_400
 # Days are regenerable, so the cache only bounds memory; days holding arrivals are kept.
@@ -45,6 +46,22 @@ class Team:
     operators: tuple[str, ...]
     bots: tuple[str, ...]
     weight: float
+    # Its operators answer only while the office is open (OFFICE_HOURS); the bot keeps nights and weekends.
+    office_hours: bool = False
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    """When an office-hours team's operators work: the same hours as the calendar its policy names in
+    dbt_project/seeds (Oficina Quito), so the business clock reads their drawn reply times back."""
+
+    zone: ZoneInfo
+    weekdays: frozenset[int]  # ISO, 1 = Monday
+    opens: time
+    closes: time
+
+
+OFFICE_HOURS = OfficeHours(ZoneInfo("America/Guayaquil"), frozenset(range(1, 6)), time(8), time(18))
 
 
 SHARED_OPERATOR = "María José Cedeño"  # works in Ventas and Postventa
@@ -55,7 +72,7 @@ TEAMS: tuple[Team, ...] = (
          ("Sofía", "Asistente Ventas"), 0.30),
     Team("Soporte", 140, ("Luis Fernando Castro", "Gabriela Montalvo Ríos",
                           "Jorge Intriago Zambrano", "Paola Villacís", "Diego Almeida Pazmiño"),
-         ("Sofía", "Soporte Bot"), 0.28),
+         ("Sofía", "Soporte Bot"), 0.28, office_hours=True),
     Team("Cobranzas", 290, ("Verónica Chiriboga", "Ricardo Benítez Loor", "Silvia Cárdenas Mejía"),
          ("Cobranzas Bot",), 0.15),
     Team("Postventa", 110, (SHARED_OPERATOR, "Fernando Ortega Vera",
@@ -241,6 +258,7 @@ class SyntheticDataset:
         timestamp_form: str = "naive",
         team_field: str = "assignation",
         upper_case_states: bool = False,
+        office_holidays: Iterable[date] = (),
     ) -> None:
         if per_day < 0:
             raise ValueError("per_day must be >= 0")
@@ -258,6 +276,7 @@ class SyntheticDataset:
         self.timestamp_form = timestamp_form
         self.team_field = team_field
         self.upper_case_states = upper_case_states
+        self.office_holidays = frozenset(office_holidays)  # days OFFICE_HOURS teams do not work
         self._tz = ZoneInfo(timezone)
         self._response_tz = ZoneInfo(response_timezone)
         self.now = now
@@ -403,6 +422,8 @@ class SyntheticDataset:
         reply_ms = int(rng.lognormvariate(math.log(median_ms), 1.0))
         no_reply = rng.random() < NO_REPLY_SHARE
         reply_ms = 0 if no_reply else max(reply_ms, 1_500)
+        if reply_ms and team.office_hours:
+            reply_ms = self._office_reply_ms(start, reply_ms)
 
         kind = rng.random()
         if kind < LONG_RUNNING_SHARE:
@@ -436,6 +457,22 @@ class SyntheticDataset:
             start_text=self._render(start), end_text=self._render(end), drift=drift,
             team_field=self.team_field, upper_case_state=self.upper_case_states,
         )
+
+    def _office_reply_ms(self, start: int, working_ms: int) -> int:
+        """Milliseconds from `start` to the moment `working_ms` of office time have passed: a message that arrives
+        at night, on a weekend or on an office holiday waits for the office to open."""
+        hours, remaining = OFFICE_HOURS, working_ms
+        start_ms = start * 1000
+        day = datetime.fromtimestamp(start, hours.zone).date()
+        while True:
+            if day.isoweekday() in hours.weekdays and day not in self.office_holidays:
+                opens = int(datetime.combine(day, hours.opens, hours.zone).timestamp()) * 1000
+                closes = int(datetime.combine(day, hours.closes, hours.zone).timestamp()) * 1000
+                begin = max(opens, start_ms)
+                if begin + remaining <= closes:
+                    return begin + remaining - start_ms
+                remaining -= max(0, closes - begin)
+            day += timedelta(days=1)
 
     def _render(self, epoch: int) -> str:
         if self.timestamp_form == "iso-utc":

@@ -114,6 +114,7 @@ class EmulatorConfig:
     empty_results: str = "empty"  # an empty window's results: "empty" ([]) | "missing" (no key) | "null"
     pagination_as_strings: bool = False  # "total": "61" instead of 61
     omit_links: bool = False
+    office_holidays: tuple[date, ...] = ()  # days the office-hours team (Soporte) does not work
 
     def validate(self) -> None:
         if self.retry_after not in RETRY_AFTER_MODES:
@@ -294,7 +295,7 @@ class JelouEmulator:
     def _sync_dataset(self) -> SyntheticDataset:
         cfg = self.config
         key = (cfg.seed, cfg.per_day, cfg.timezone, cfg.response_timezone, cfg.edge_conversations, cfg.type_drift,
-               cfg.first_day, cfg.timestamp_form, cfg.team_field, cfg.upper_case_states)
+               cfg.first_day, cfg.timestamp_form, cfg.team_field, cfg.upper_case_states, cfg.office_holidays)
         with self._dataset_lock:
             if key != self._dataset_key or self._dataset is None:
                 self._dataset = SyntheticDataset(
@@ -302,7 +303,7 @@ class JelouEmulator:
                     response_timezone=cfg.response_timezone, now=cfg.now,
                     edge_conversations=cfg.edge_conversations, type_drift=cfg.type_drift,
                     first_day=cfg.first_day, timestamp_form=cfg.timestamp_form, team_field=cfg.team_field,
-                    upper_case_states=cfg.upper_case_states,
+                    upper_case_states=cfg.upper_case_states, office_holidays=cfg.office_holidays,
                 )
                 self._dataset_key = key
                 self._applied_now = cfg.now

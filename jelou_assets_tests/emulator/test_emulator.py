@@ -338,6 +338,33 @@ def test_data_has_slow_and_fast_teams_a_shared_operator_and_unanswered_conversat
     assert 0.05 < no_reply < 0.15
 
 
+def office_replies(dataset: SyntheticDataset, days: list[date]) -> list[tuple[datetime, datetime]]:
+    """(start, first reply) in Guayaquil time of Soporte's replied conversations on those days."""
+    pairs = []
+    for day in days:
+        for r in dataset.day(day):
+            if r["assignationMethod"]["teamName"] == "Soporte" and r["timeRepliedOperator"]:
+                start = datetime.fromisoformat(r["startAt"]).replace(tzinfo=UTC).astimezone(GYE)
+                pairs.append((start, start + timedelta(milliseconds=r["timeRepliedOperator"])))
+    return pairs
+
+
+def test_the_office_hours_team_replies_only_while_the_office_is_open():
+    days = [DAY + timedelta(days=offset) for offset in range(7)]  # Saturday 1 to Friday 7 March 2025
+    pairs = office_replies(SyntheticDataset(per_day=300, now=NOW), days)
+    assert all(reply.isoweekday() <= 5 and 8 <= reply.hour < 18 for _, reply in pairs)
+    at_night = [(start, reply) for start, reply in pairs if start.isoweekday() > 5 or not 8 <= start.hour < 18]
+    assert len(at_night) > 50, "messages sent at night or on the weekend wait for the morning"
+    assert all(reply.date() > start.date() or reply.hour >= 8 for start, reply in at_night)
+
+
+def test_the_office_hours_team_does_not_work_on_an_office_holiday():
+    holiday = date(2025, 3, 4)
+    pairs = office_replies(SyntheticDataset(per_day=300, now=NOW, office_holidays=[holiday]), [DAY + timedelta(days=d) for d in range(5)])
+    assert pairs and not [reply for _, reply in pairs if reply.date() == holiday]
+    assert [start for start, reply in pairs if start.date() == holiday and reply.date() == holiday + timedelta(days=1)]
+
+
 def test_added_conversation_is_served_and_part_of_the_ground_truth(emu):
     start = datetime(2025, 3, 1, 9, 30, tzinfo=GYE)
     added = emu.dataset.add_conversation(start)

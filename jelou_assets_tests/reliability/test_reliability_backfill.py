@@ -25,7 +25,7 @@ from jelou_assets_tests.support.sla_reference import (
     reference_operator_sla,
     reference_team_sla,
 )
-from jelou_assets_tests.sla.test_sla_pipeline import POLICIES, facts_from_emulator, read_mart
+from jelou_assets_tests.sla.test_sla_pipeline import CALENDARS, POLICIES, facts_from_emulator, read_mart
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -81,6 +81,6 @@ def test_thirty_day_backfill_with_every_seventh_request_failing_stores_exact_dat
           f"days with a retry {int((loads['retries'] > 0).sum())}, {seconds:.1f}s")
 
     assert_mart_equal(read_mart(warehouse, "team_sla_daily", TEAM_GRAIN),
-                      normalise(reference_team_sla(reference_facts, POLICIES), TEAM_GRAIN), TEAM_GRAIN)
+                      normalise(reference_team_sla(reference_facts, POLICIES, CALENDARS), TEAM_GRAIN), TEAM_GRAIN)
     assert_mart_equal(read_mart(warehouse, "operator_sla_daily", OPERATOR_GRAIN),
-                      normalise(reference_operator_sla(reference_facts, POLICIES), OPERATOR_GRAIN), OPERATOR_GRAIN)
+                      normalise(reference_operator_sla(reference_facts, POLICIES, CALENDARS), OPERATOR_GRAIN), OPERATOR_GRAIN)

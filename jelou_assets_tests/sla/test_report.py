@@ -12,7 +12,8 @@ from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, materialize
 from dagster_dbt import DbtCliResource
 from PIL import Image
 
-from jelou_assets_tests.support.project import conversation_facts, raw_conversations, sla_marts, sla_report
+from jelou_assets.defs.sla.report import sla_report_asset
+from jelou_assets_tests.support.project import PARTITIONS, conversation_facts, raw_conversations, sla_marts
 from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, sla_dbt_project
 from jelou_assets_tests.support.browser import CHROMIUM
 from jelou_assets_tests.conftest import jelou_for
@@ -35,10 +36,9 @@ def reports(tmp_path_factory):
     warehouse = WarehouseResource(url=f"duckdb:///{root / 'warehouse.duckdb'}")
     warehouse.ensure_tables()
     instance = DagsterInstance.ephemeral()
-    with pytest.MonkeyPatch.context() as patch, JelouEmulator(per_day=120, seed=11) as emulator:
-        patch.setenv("JELOU_REPORTS_DIR", str(root / "reports"))
+    with JelouEmulator(per_day=120, seed=11) as emulator:
         result = materialize(
-            [raw_conversations, conversation_facts, sla_marts, sla_report],
+            [raw_conversations, conversation_facts, sla_marts, sla_report_asset(PARTITIONS, root / "reports")],
             resources={"jelou": jelou_for(emulator), "warehouse": warehouse,
                        "dbt": DbtCliResource(project_dir=sla_dbt_project, dbt_executable=DBT_EXECUTABLE)},
             tags={"dagster/asset_partition_range_start": FIRST, "dagster/asset_partition_range_end": LAST},

@@ -27,6 +27,8 @@ from jelou_assets.settings import PROJECT_ROOT
 from jelou_assets.sla.dbt_env import dbt_env_from_url
 from jelou_assets_tests.support.sla_reference import (
     COUNT_COLUMNS,
+    TEXT_COLUMNS,
+    Calendars,
     MEASURE_COLUMNS,
     OPERATOR_GRAIN,
     OPERATOR_PERIOD_GRAIN,
@@ -52,6 +54,7 @@ REPO_ROOT = PROJECT_ROOT
 DBT_PROJECT = REPO_ROOT / "dbt_project"
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 POLICIES = pd.read_csv(DBT_PROJECT / "seeds" / "sla_policies.csv")
+CALENDARS = Calendars.from_seeds(DBT_PROJECT / "seeds")
 
 DAYS = [dt.date(2025, 3, 1) + dt.timedelta(days=offset) for offset in range(5)]  # Saturday to Wednesday
 DAY_WITHOUT_REPLIES = DAYS[3]
@@ -62,10 +65,10 @@ DAILY_MARTS = {
     "team_channel_sla_daily": (TEAM_CHANNEL_GRAIN, reference_team_channel_sla),
 }
 ROLLUPS = {
-    "team_sla_weekly": (TEAM_PERIOD_GRAIN, lambda facts, policies: reference_period_sla(facts, policies, "week", False)),
-    "operator_sla_weekly": (OPERATOR_PERIOD_GRAIN, lambda facts, policies: reference_period_sla(facts, policies, "week", True)),
-    "team_sla_monthly": (TEAM_PERIOD_GRAIN, lambda facts, policies: reference_period_sla(facts, policies, "month", False)),
-    "operator_sla_monthly": (OPERATOR_PERIOD_GRAIN, lambda facts, policies: reference_period_sla(facts, policies, "month", True)),
+    "team_sla_weekly": (TEAM_PERIOD_GRAIN, lambda facts, policies, calendars: reference_period_sla(facts, policies, "week", False, calendars)),
+    "operator_sla_weekly": (OPERATOR_PERIOD_GRAIN, lambda facts, policies, calendars: reference_period_sla(facts, policies, "week", True, calendars)),
+    "team_sla_monthly": (TEAM_PERIOD_GRAIN, lambda facts, policies, calendars: reference_period_sla(facts, policies, "month", False, calendars)),
+    "operator_sla_monthly": (OPERATOR_PERIOD_GRAIN, lambda facts, policies, calendars: reference_period_sla(facts, policies, "month", True, calendars)),
 }
 MARTS = {**DAILY_MARTS, **ROLLUPS}
 TARGET_S = {team: float(t) for team, t in zip(POLICIES["team_name"], POLICIES["first_reply_target_s"])}
@@ -186,11 +189,13 @@ def _fact(day, index, team, operator, state, first_reply_ms, rng, origin="whatsa
 
 
 class Warehouse:
-    """One test warehouse: facts in, dbt run, marts out."""
+    """One test warehouse: facts in, dbt run, marts out. `project`: the dbt project to run (a copy with seeds of
+    its own, or the repository's)."""
 
-    def __init__(self, url: str, workdir: Path):
+    def __init__(self, url: str, workdir: Path, project: Path = DBT_PROJECT):
         self.url = url
         self.workdir = workdir
+        self.project = project
         self.engine = sa.create_engine(url, poolclass=NullPool)  # never hold a DuckDB lock while dbt runs
         self.facts = pd.DataFrame(columns=list(FACT_COLUMNS))
         self.initial_build: dict[str, str] = {}
@@ -235,15 +240,16 @@ class Warehouse:
         """Run `dbt <command>` from dbt_project/; return {node name: status} from run_results.json."""
         argv = [
             str(DBT_EXECUTABLE), command, *args,
-            "--profiles-dir", str(DBT_PROJECT),
-            "--project-dir", str(DBT_PROJECT),
+            "--profiles-dir", str(self.project),
+            "--project-dir", str(self.project),
             "--target-path", str(self.workdir / "target"),
             "--log-path", str(self.workdir / "logs"),
         ]
         if vars is not None:
             argv += ["--vars", json.dumps(vars)]
-        completed = subprocess.run(argv, cwd=DBT_PROJECT, env=self.dbt_env, capture_output=True, text=True, timeout=300)
+        completed = subprocess.run(argv, cwd=self.project, env=self.dbt_env, capture_output=True, text=True, timeout=300)
         output = completed.stdout + completed.stderr
+        self.last_output = output
         assert (completed.returncode == 0) == expect_success, f"dbt {command} returned {completed.returncode}:\n{output}"
         results_file = self.workdir / "target" / "run_results.json"
         if not results_file.exists():
@@ -273,7 +279,7 @@ def one_day(day: dt.date) -> dict[str, str]:
 def assert_marts_match_reference(warehouse: Warehouse, facts: pd.DataFrame | None = None, days=None) -> None:
     facts = warehouse.facts if facts is None else facts
     for name, (grain, reference) in DAILY_MARTS.items():
-        actual, expected = warehouse.read_mart(name), reference(facts, POLICIES)
+        actual, expected = warehouse.read_mart(name), reference(facts, POLICIES, CALENDARS)
         if days is not None:
             actual = actual[actual["partition_date"].isin(days)].reset_index(drop=True)
             expected = expected[expected["partition_date"].isin(days)].reset_index(drop=True)
@@ -283,7 +289,7 @@ def assert_marts_match_reference(warehouse: Warehouse, facts: pd.DataFrame | Non
 def assert_rollups_match_reference(warehouse: Warehouse, facts: pd.DataFrame | None = None) -> None:
     facts = warehouse.facts if facts is None else facts
     for name, (grain, reference) in ROLLUPS.items():
-        assert_mart_equal(warehouse.read_mart(name), normalise(reference(facts, POLICIES), grain), grain)
+        assert_mart_equal(warehouse.read_mart(name), normalise(reference(facts, POLICIES, CALENDARS), grain), grain)
 
 
 def assert_all_passed(statuses: dict[str, str]) -> None:
@@ -451,7 +457,7 @@ def test_synthetic_facts_cover_the_awkward_cases():
 
 
 def test_synthetic_facts_hold_every_status_and_its_boundaries():
-    conversations = reference_conversation_sla(synthetic_facts(), POLICIES)
+    conversations = reference_conversation_sla(synthetic_facts(), POLICIES, CALENDARS)
     unanswered = conversations[conversations["first_reply_s"].isna()]
     assert set(unanswered["sla_status"]) == {"breached", "pending", "excluded"}
     assert set(conversations["sla_status"]) == set(STATUSES)
@@ -482,7 +488,9 @@ def test_each_table_is_checked_by_a_few_named_data_tests(sla_warehouse):
         **{rollup: {"unique_grain", "row_rules"} for rollup in ROLLUPS},
         "conversation_sla": {"unique_grain", "row_rules"},
         "conversation_facts": {"unique_grain", "row_rules", "row_rules_warn"},
-        "sla_policies": {"unique_grain", "row_rules", "has_one_default_row"},
+        "sla_policies": {"unique_grain", "row_rules", "has_one_default_row", "name_known_calendars"},
+        "sla_calendars": {"are_valid"},
+        "sla_holidays": {"are_valid"},
     }
     for table, tests in expected.items():
         assert {name[len(table) + 1:] for name in built if name.startswith(f"{table}_")} == tests, table
@@ -490,7 +498,7 @@ def test_each_table_is_checked_by_a_few_named_data_tests(sla_warehouse):
 
 def test_conversation_sla_gives_each_conversation_the_reference_status(sla_warehouse):
     actual = sla_warehouse.read_table("conversation_sla").sort_values("conversation_id", ignore_index=True)
-    expected = reference_conversation_sla(sla_warehouse.facts, POLICIES).sort_values("conversation_id", ignore_index=True)
+    expected = reference_conversation_sla(sla_warehouse.facts, POLICIES, CALENDARS).sort_values("conversation_id", ignore_index=True)
     assert list(actual["conversation_id"]) == list(expected["conversation_id"])
     assert list(actual["sla_status"]) == list(expected["sla_status"])
     for column in ["sla_target_s", "first_reply_s", "elapsed_s"]:
@@ -519,7 +527,8 @@ def test_mart_column_types(sla_warehouse):
     doubles = dict.fromkeys(SECONDS_COLUMNS + RATIO_COLUMNS, "double precision")
     for name, (grain, _) in MARTS.items():
         keys = {grain[0]: "date", **({"period_end": "date"} if name in ROLLUPS else {}), **dict.fromkeys(grain[1:], "text")}
-        expected = {**keys, **{c: {**counts, **doubles, "breached": "boolean"}[c] for c in MEASURE_COLUMNS}}
+        texts = dict.fromkeys(TEXT_COLUMNS, "text")
+        expected = {**keys, **{c: {**counts, **doubles, **texts, "breached": "boolean"}[c] for c in MEASURE_COLUMNS}}
         assert sla_warehouse.column_types(name) == expected, name
 
 

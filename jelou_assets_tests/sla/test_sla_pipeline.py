@@ -16,6 +16,7 @@ from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR, sla_db
 from jelou_assets_tests.conftest import jelou_for
 from jelou_assets_tests.support.sla_reference import (
     OPERATOR_GRAIN,
+    Calendars,
     OPERATOR_PERIOD_GRAIN,
     TEAM_CHANNEL_GRAIN,
     TEAM_GRAIN,
@@ -31,6 +32,7 @@ from jelou_assets_tests.support.sla_reference import (
 
 DAYS = ["2025-03-01", "2025-03-02", "2025-03-03", "2025-03-04"]
 POLICIES = pd.read_csv(DBT_PROJECT_DIR / "seeds" / "sla_policies.csv")
+CALENDARS = Calendars.from_seeds(DBT_PROJECT_DIR / "seeds")
 
 
 def run_pipeline(emu, warehouse, first: str, last: str, instance=None):
@@ -81,10 +83,10 @@ MARTS = {
     "team_sla_daily": (TEAM_GRAIN, reference_team_sla),
     "operator_sla_daily": (OPERATOR_GRAIN, reference_operator_sla),
     "team_channel_sla_daily": (TEAM_CHANNEL_GRAIN, reference_team_channel_sla),
-    "team_sla_weekly": (TEAM_PERIOD_GRAIN, lambda f, p: reference_period_sla(f, p, "week", by_operator=False)),
-    "operator_sla_weekly": (OPERATOR_PERIOD_GRAIN, lambda f, p: reference_period_sla(f, p, "week", by_operator=True)),
-    "team_sla_monthly": (TEAM_PERIOD_GRAIN, lambda f, p: reference_period_sla(f, p, "month", by_operator=False)),
-    "operator_sla_monthly": (OPERATOR_PERIOD_GRAIN, lambda f, p: reference_period_sla(f, p, "month", by_operator=True)),
+    "team_sla_weekly": (TEAM_PERIOD_GRAIN, lambda f, p, c: reference_period_sla(f, p, "week", False, c)),
+    "operator_sla_weekly": (OPERATOR_PERIOD_GRAIN, lambda f, p, c: reference_period_sla(f, p, "week", True, c)),
+    "team_sla_monthly": (TEAM_PERIOD_GRAIN, lambda f, p, c: reference_period_sla(f, p, "month", False, c)),
+    "operator_sla_monthly": (OPERATOR_PERIOD_GRAIN, lambda f, p, c: reference_period_sla(f, p, "month", True, c)),
 }
 
 
@@ -96,11 +98,11 @@ def test_marts_equal_an_independent_computation_from_the_emulators_data(emulator
     assert run_pipeline(emulator, warehouse, DAYS[0], DAYS[-1], instance).success
     facts = facts_from_emulator(emulator, DAYS, warehouse)
     assert len(facts) == 4 * 120
-    statuses = reference_conversation_sla(facts, POLICIES)["sla_status"]
+    statuses = reference_conversation_sla(facts, POLICIES, CALENDARS)["sla_status"]
     assert 0.05 <= facts["first_reply_ms"].isna().mean() <= 0.15, "the emulator's share of never-replied conversations"
     assert {"met", "breached", "excluded"} <= set(statuses)
     for name, (grain, reference) in MARTS.items():
-        assert_mart_equal(read_mart(warehouse, name, grain), normalise(reference(facts, POLICIES), grain), grain)
+        assert_mart_equal(read_mart(warehouse, name, grain), normalise(reference(facts, POLICIES, CALENDARS), grain), grain)
 
 
 def test_a_later_run_keeps_dbt_partial_parsing_and_no_good_run_leaves_a_target_directory(
@@ -119,7 +121,7 @@ def test_a_later_run_keeps_dbt_partial_parsing_and_no_good_run_leaves_a_target_d
 
 def test_conversation_sla_holds_each_conversation_with_the_reference_status(emulator, warehouse, instance):
     assert run_pipeline(emulator, warehouse, DAYS[0], DAYS[0], instance).success
-    expected = reference_conversation_sla(facts_from_emulator(emulator, DAYS[:1], warehouse), POLICIES)
+    expected = reference_conversation_sla(facts_from_emulator(emulator, DAYS[:1], warehouse), POLICIES, CALENDARS)
     actual = warehouse.read_frame(sa.text("SELECT conversation_id, sla_status, sla_reason FROM jelou.conversation_sla"))
     assert dict(zip(actual["conversation_id"], actual["sla_status"])) == dict(zip(expected["conversation_id"], expected["sla_status"]))
 
@@ -179,7 +181,7 @@ def test_rerun_after_active_conversations_closed_updates_the_marts_without_dupli
         emu.config.now = datetime(2025, 3, 10, tzinfo=timezone.utc)
         run_pipeline(emu, warehouse, DAYS[0], DAYS[0], instance)
         second = read_mart(warehouse, "team_sla_daily", TEAM_GRAIN)
-        expected = normalise(reference_team_sla(facts_from_emulator(emu, DAYS[:1], warehouse), POLICIES), TEAM_GRAIN)
+        expected = normalise(reference_team_sla(facts_from_emulator(emu, DAYS[:1], warehouse), POLICIES, CALENDARS), TEAM_GRAIN)
     assert first["active"].sum() > second["active"].sum()
     assert list(second["team_name"]) == list(first["team_name"])  # same grain, no duplicate rows
     assert_mart_equal(second, expected, TEAM_GRAIN)
@@ -223,7 +225,7 @@ def test_refreshing_late_days_rebuilds_the_weeks_and_months_holding_them(warehou
     facts = pd.concat([first_load[first_load["partition_date"].isin(
         [date.fromisoformat(d) for d in DAYS[:2]])], refreshed], ignore_index=True)
     for name, (grain, reference) in MARTS.items():
-        assert_mart_equal(read_mart(warehouse, name, grain), normalise(reference(facts, POLICIES), grain), grain)
+        assert_mart_equal(read_mart(warehouse, name, grain), normalise(reference(facts, POLICIES, CALENDARS), grain), grain)
     weekly_after = read_mart(warehouse, "team_sla_weekly", TEAM_PERIOD_GRAIN)
     this_week = date(2025, 3, 3)
     assert weekly_after.loc[weekly_after["period_start"] == this_week, "active"].sum() < \

@@ -19,7 +19,7 @@ from dagster import DagsterInstance
 
 from jelou_assets.emulator import JelouEmulator
 from jelou_assets.settings import PROJECT_ROOT
-from jelou_assets_tests.production_processes import Processes, clean_environment, free_port
+from jelou_assets_tests.support.production_processes import Processes, clean_environment, free_port
 
 # No "join the community" dialog over the page, and nothing sent anywhere from a test.
 INSTANCE_YAML = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"

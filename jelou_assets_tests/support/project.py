@@ -12,7 +12,6 @@ from jelou_assets.defs.ingestion.raw_checks import raw_conversations_checks as r
 from jelou_assets.defs.ingestion.raw_conversations import raw_conversations_asset
 from jelou_assets.defs.sla.goal_check import team_sla_goal_check as goal_check
 from jelou_assets.defs.sla.marts import sla_marts_assets
-from jelou_assets.defs.sla.report import sla_report_asset
 from jelou_assets.partitions import daily_partitions
 from jelou_assets.settings import Settings
 
@@ -23,7 +22,6 @@ PARTITIONS = daily_partitions(SETTINGS)
 raw_conversations = raw_conversations_asset(PARTITIONS)
 conversation_facts = conversation_facts_asset(PARTITIONS, SETTINGS.response_timezone)
 sla_marts = sla_marts_assets(PARTITIONS)
-sla_report = sla_report_asset(PARTITIONS, SETTINGS.reports_dir)
 raw_conversations_checks = raw_checks(PARTITIONS)
 conversation_facts_checks, conversation_facts_sanity_check = facts_checks(PARTITIONS)
 team_sla_goal_check = goal_check(PARTITIONS)
