@@ -25,7 +25,7 @@ from jelou_assets.client.errors import (
     JelouServerError,
     JelouValidationError,
 )
-from jelou_assets.client.page_walker import Page, Walk, walk_pages
+from jelou_assets.client.page_walker import Page, RecordColumns, Walk, walk_pages
 from jelou_assets.client.rate_limiter import RateLimiter
 from jelou_assets.client.retry import PageBudgetAdapter, budgeted_retry
 
@@ -57,7 +57,7 @@ class RequestStats:
 
 
 @dataclass(frozen=True)
-class WindowResult:
+class WindowResult(RecordColumns):
     """Everything the assets need from one consistent window: the records plus numbers for checks and the UI.
 
     `payload_column` holds each record's JSON text exactly as the API sent it (what `raw_conversations`
@@ -78,14 +78,6 @@ class WindowResult:
     seconds: float
     # The account's rate as the client's budget had learned it when the walk ended (see RateLimiter).
     learned_requests_per_second: float | None = None
-
-    @property
-    def ids(self) -> list[str]:
-        return self.id_column.to_pylist()
-
-    @property
-    def payloads(self) -> list[str]:
-        return self.payload_column.to_pylist()
 
     @property
     def rows(self) -> int:

@@ -39,16 +39,11 @@ class Page:
     offset: int | None
 
 
-@dataclass
-class Walk:
-    """A consistent window: ids and payload texts in API order, one per conversation id."""
+class RecordColumns:
+    """The records of a window as Python lists, read from its Arrow `id_column` and `payload_column`."""
 
     id_column: pa.ChunkedArray
-    payload_column: pa.ChunkedArray  # the pages' texts, one chunk per page, never copied into one
-    api_total: int
-    pages: int
-    walks: int
-    inconsistencies: list[str] = field(default_factory=list)
+    payload_column: pa.ChunkedArray
 
     @property
     def ids(self) -> list[str]:
@@ -57,6 +52,18 @@ class Walk:
     @property
     def payloads(self) -> list[str]:
         return self.payload_column.to_pylist()
+
+
+@dataclass
+class Walk(RecordColumns):
+    """A consistent window: ids and payload texts in API order, one per conversation id."""
+
+    id_column: pa.ChunkedArray
+    payload_column: pa.ChunkedArray  # the pages' texts, one chunk per page, never copied into one
+    api_total: int
+    pages: int
+    walks: int
+    inconsistencies: list[str] = field(default_factory=list)
 
 
 def payload_column(pages: list[Page]) -> pa.ChunkedArray:
