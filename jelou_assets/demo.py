@@ -29,7 +29,8 @@ OUTCOME = re.compile(r" - (?P<step>[a-z_0-9]+) - (?P<event>STEP_SUCCESS|STEP_FAI
 
 def office_holiday(first: date, last: date) -> date:
     """The weekday in the middle of the demo's days: the office is closed that day."""
-    weekdays = [first + timedelta(days=d) for d in range((last - first).days + 1) if (first + timedelta(days=d)).isoweekday() <= 5]
+    days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+    weekdays = [day for day in days if day.isoweekday() <= 5]
     return weekdays[len(weekdays) // 2]
 
 
