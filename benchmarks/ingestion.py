@@ -21,7 +21,7 @@ import argparse
 import os
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from benchmarks.common import (

@@ -18,7 +18,6 @@ import sys
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import date
 
 from benchmarks.common import (
     PAGE_SIZE,
@@ -73,7 +72,7 @@ def ingestion(days_count: int, per_day: int, rounds: int, database_url: str) -> 
     times: dict[str, list[float]] = {"a": [], "duckdb": [], "postgres": []}
     with emulator_process(per_day) as emulator, scratch_dir("jelou-bench-pg-") as scratch:
         bare_fetch(emulator.url, days)  # warm-up
-        import jelou_assets.ingestion.raw_conversations  # noqa: F401  imports are not part of any client's time
+        import jelou_assets.defs.ingestion.raw_conversations  # noqa: F401  imports are not part of any client's time
         for number in range(1, rounds + 1):
             began = time.perf_counter()
             bare_fetch(emulator.url, days)

@@ -23,6 +23,7 @@ from dagster import (
     multi_asset_check,
 )
 
+from jelou_assets.partitions import partition_days
 from jelou_assets.warehouse.resource import WarehouseResource
 
 DayResult = tuple[bool, Mapping[str, Any], str]
@@ -88,7 +89,7 @@ def evaluate_per_day(
     """One evaluation per (selected check, day of the run), each recorded against its own partition."""
     selected = {key.name for key in context.selected_asset_check_keys}
     keys = list(context.partition_keys)
-    days = [date.fromisoformat(key) for key in keys]
+    days = partition_days(keys)
     results = {name: evaluate(days) for name, evaluate in evaluators.items() if name in selected}
     for key, day in zip(keys, days):
         for name, by_day in results.items():

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jelou_assets.privacy.pseudonyms import PSEUDONYM_FIELD, user_keys
-from jelou_assets.warehouse.tables import conversation_facts
+from jelou_assets.warehouse.tables import arrow_schema, conversation_facts
 
 KNOWN_STATES = frozenset({"active", "closed", "resolved", "expired"})
 # The API's own example: conversationDuration and endAt - startAt agree to the second.
@@ -52,28 +52,7 @@ EARLIEST_TIMESTAMP = pd.Timestamp("1677-09-22")
 WIDE_NUMBER = "[0-9]{19}"
 LATEST_TIMESTAMP = pd.Timestamp("2262-04-11")
 
-FACTS_SCHEMA = pa.schema(
-    [
-        ("conversation_id", pa.string()),
-        ("partition_date", pa.date32()),
-        ("started_at", pa.timestamp("us")),
-        ("ended_at", pa.timestamp("us")),
-        ("state", pa.string()),
-        ("ended_reason", pa.string()),
-        ("origin", pa.string()),
-        ("operator_name", pa.string()),
-        ("team_name", pa.string()),
-        ("team_source", pa.string()),
-        ("bot_name", pa.string()),
-        ("company_id", pa.string()),
-        ("user_key", pa.string()),
-        ("first_reply_ms", pa.int64()),
-        ("duration_ms", pa.int64()),
-        ("sanity_flag", pa.string()),
-        ("fetched_at", pa.timestamp("us")),
-    ]
-)
-assert FACTS_SCHEMA.names == [c.name for c in conversation_facts.columns]
+FACTS_SCHEMA = arrow_schema(conversation_facts)
 
 
 @dataclass

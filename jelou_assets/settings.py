@@ -30,24 +30,35 @@ class SettingsError(ValueError):
 class Settings:
     """The project's settings. Field `x` is read from the environment variable `JELOU_X`."""
 
+    # Where the API is, and the readings of its documentation that an account may need (docs/API_READINGS.md).
     base_url: str = "https://api.jelou.ai"
     auth_scheme: str = "basic"
-    timezone: str = "America/Guayaquil"
     response_timezone: str = "UTC"
+
+    # The local day that each partition is, and the first one.
+    timezone: str = "America/Guayaquil"
     partitions_start: date = date(2024, 1, 1)
     warehouse_url: str = f"duckdb:///{PROJECT_ROOT / 'data' / 'warehouse.duckdb'}"
+
+    # How hard the API is walked: the account's rate is shared by every run, each taking a share of it.
     page_size: int = 50
     max_pages_in_flight: int = 4
     requests_per_second: float = 5.0
     api_pool_limit: int = 2
     max_rewalks: int = 3
+
+    # When runs start on their own, which days they refresh, and when a day counts as late.
     automation: str = "stopped"
     daily_schedule_hour: int = 2
     refresh_days: int = 3
     freshness_deadline_hour: int = 6
+
+    # Which breaches are alerted, and where an alert links to.
     alert_min_conversations: int = 10
     alert_max_age_days: int = 3
     dagster_ui_url: str = "http://127.0.0.1:3000"
+
+    # How long customers' personal fields stay in raw payloads, and where the weekly reports are written.
     raw_retention_days: int = 90
     reports_dir: Path = PROJECT_ROOT / "data" / "reports"
 

@@ -15,7 +15,7 @@ from jelou_assets.defs.resources import CREDENTIALS
 from jelou_assets.definitions import build_definitions
 from jelou_assets.settings import PROJECT_ROOT, SettingsError
 from jelou_assets.warehouse.resource import WarehouseResource
-from jelou_assets_tests.conftest import jelou_for
+from jelou_assets_tests.support.emulated_api import jelou_for
 from jelou_assets_tests.support.project import raw_conversations
 
 pytestmark = pytest.mark.reliability

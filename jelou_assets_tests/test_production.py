@@ -15,7 +15,6 @@ import re
 import shutil
 import subprocess
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from jelou_assets.emulator.dataset import SyntheticDataset
 from jelou_assets.settings import PROJECT_ROOT
 from jelou_assets_tests.support import production_commands as commands
 from jelou_assets_tests.support import production_graphql as gql
-from jelou_assets_tests.conftest import POSTGRES_URL
+from jelou_assets_tests.support.postgres import private_database
 from jelou_assets_tests.support.production_processes import Processes, clean_environment, free_port
 from jelou_assets_tests.support.receiver import Receiver
 
@@ -195,29 +194,16 @@ class ProductionDatabases:
 @pytest.fixture
 def production_databases() -> Iterator[ProductionDatabases]:
     """Two fresh databases on the test server, one for Dagster's instance and one for the warehouse."""
-    if not POSTGRES_URL:
-        pytest.skip("JELOU_TEST_POSTGRES_URL is not set")
-    server = sa.make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    suffix = uuid.uuid4().hex[:10]
-    names = {"dagster": f"jelou_prod_dagster_{suffix}", "warehouse": f"jelou_prod_warehouse_{suffix}"}
-    with admin.connect() as connection:
-        for name in names.values():
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
+    with private_database("jelou_prod_dagster") as dagster_url, private_database("jelou_prod_warehouse") as warehouse_url:
+        server = sa.make_url(dagster_url)
         yield ProductionDatabases(
             host=server.host or "127.0.0.1",
             port=server.port or 5432,
             username=server.username or "postgres",
             password=server.password or "",
-            dagster_db=names["dagster"],
-            warehouse_url=server.set(database=names["warehouse"]).render_as_string(hide_password=False),
+            dagster_db=server.database,
+            warehouse_url=warehouse_url,
         )
-    finally:
-        with admin.connect() as connection:
-            for name in names.values():
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def production_home(tmp_path: Path) -> Path:

@@ -25,7 +25,7 @@ from jelou_assets.client.jelou_client import authorization_header
 from jelou_assets.emulator import JelouEmulator
 from jelou_assets_tests.support.project import day_window
 from jelou_assets.settings import PROJECT_ROOT
-from jelou_assets_tests.conftest import jelou_for
+from jelou_assets_tests.support.emulated_api import jelou_for
 
 # Its tests share one session-scoped run; one worker runs them all, so the run happens once (pytest-xdist --dist loadgroup).
 pytestmark = [pytest.mark.reliability, pytest.mark.xdist_group("secrets")]

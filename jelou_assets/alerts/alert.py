@@ -24,6 +24,12 @@ class Alert:
         return cls(**data)
 
 
+# The day's conversation counts a breach alert carries, as the mart names them.
+BREACH_COUNTS = (
+    "conversations", "replied", "within_sla", "met", "breached_conversations", "unanswered", "pending", "excluded"
+)
+
+
 def _seconds(value: Any) -> str:
     """A duration for the text; nothing replied means no first-reply percentile to show."""
     return "n/a" if value is None or math.isnan(float(value)) else f"{float(value):.0f}s"
@@ -61,14 +67,7 @@ def breach_alert(row: dict[str, Any], worst_operators: list[dict[str, Any]], ui_
             "attainment_goal": float(row["attainment_goal"]),
             "first_reply_p90_s": _float_or_none(row["first_reply_p90_s"]),
             "sla_target_s": float(row["sla_target_s"]),
-            "conversations": int(row["conversations"]),
-            "replied": int(row["replied"]),
-            "within_sla": int(row["within_sla"]),
-            "met": int(row["met"]),
-            "breached_conversations": int(row["breached_conversations"]),
-            "unanswered": int(row["unanswered"]),
-            "pending": int(row["pending"]),
-            "excluded": int(row["excluded"]),
+            **{count: int(row[count]) for count in BREACH_COUNTS},
             "worst_operators": [o["operator_name"] for o in worst_operators],
             "conversations_link": conversations_link,
         },

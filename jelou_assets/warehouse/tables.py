@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 import sqlalchemy as sa
 
 SCHEMA = "jelou"
@@ -17,6 +18,9 @@ raw_conversations = sa.Table(
     sa.Index("raw_conversations_partition_date", "partition_date"),
 )
 
+# What the API said of the day and what its walk cost, as the client counted them.
+LOAD_COUNTS = ("api_total", "stored_rows", "pages", "walks", "requests", "retries", "throttled")
+
 # One row per stored partition, written in the same transaction as its raw rows, so checks compare
 # what was stored with what the API said about the very same walk.
 raw_partition_loads = sa.Table(
@@ -25,13 +29,7 @@ raw_partition_loads = sa.Table(
     sa.Column("partition_date", sa.Date, nullable=False),
     sa.Column("window_start", sa.String, nullable=False),
     sa.Column("window_end", sa.String, nullable=False),
-    sa.Column("api_total", sa.Integer, nullable=False),
-    sa.Column("stored_rows", sa.Integer, nullable=False),
-    sa.Column("pages", sa.Integer, nullable=False),
-    sa.Column("walks", sa.Integer, nullable=False),
-    sa.Column("requests", sa.Integer, nullable=False),
-    sa.Column("retries", sa.Integer, nullable=False),
-    sa.Column("throttled", sa.Integer, nullable=False),
+    *(sa.Column(name, sa.Integer, nullable=False) for name in LOAD_COUNTS),
     sa.Column("seconds", sa.Float, nullable=False),
     sa.Column("fetched_at", sa.DateTime, nullable=False),
     sa.Column(
@@ -68,3 +66,19 @@ conversation_facts = sa.Table(
     sa.Column("fetched_at", sa.DateTime, nullable=False),
     sa.Index("conversation_facts_partition_date", "partition_date"),
 )
+
+
+# The Arrow type each column's values are written with (bulk paths: DuckDB's Arrow scan, PostgreSQL's COPY).
+ARROW_TYPES: dict[type, pa.DataType] = {
+    sa.Date: pa.date32(),
+    sa.String: pa.string(),
+    sa.Integer: pa.int32(),
+    sa.BigInteger: pa.int64(),
+    sa.Float: pa.float64(),
+    sa.DateTime: pa.timestamp("us"),
+}
+
+
+def arrow_schema(table: sa.Table) -> pa.Schema:
+    """The Arrow schema of `table`'s rows, in its column order, so the column list is written once."""
+    return pa.schema([(column.name, ARROW_TYPES[type(column.type)]) for column in table.columns])

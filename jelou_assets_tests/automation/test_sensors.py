@@ -21,7 +21,7 @@ from jelou_assets.defs.automation.sensors import sla_breach_sensor as breach_sen
 from jelou_assets_tests.support.project import PARTITION_TIMEZONE, conversation_facts, raw_conversations, sla_marts
 from jelou_assets.emulator import JelouEmulator
 from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, sla_dbt_project
-from jelou_assets_tests.conftest import jelou_for
+from jelou_assets_tests.support.emulated_api import jelou_for
 from jelou_assets_tests.support.receiver import Receiver
 
 DAYS = ("2025-03-01", "2025-03-02")

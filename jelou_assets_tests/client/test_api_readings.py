@@ -27,7 +27,7 @@ from jelou_assets_tests.support.project import (
 )
 from jelou_assets.emulator import JelouEmulator
 from jelou_assets.warehouse.resource import WarehouseResource
-from jelou_assets_tests.conftest import jelou_for
+from jelou_assets_tests.support.emulated_api import jelou_for
 from jelou_assets_tests.support.crash_helpers import pipeline_env, run_to_completion
 
 PIPELINE = [raw_conversations, raw_conversations_checks, conversation_facts, conversation_facts_checks,

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import json
 import time
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pytest
 
@@ -21,7 +19,7 @@ from jelou_assets.client import (
 from jelou_assets.client.jelou_client import authorization_header
 from jelou_assets.emulator import JelouEmulator
 from jelou_assets_tests.support.project import day_window
-from jelou_assets_tests.conftest import jelou_for
+from jelou_assets_tests.support.emulated_api import jelou_for
 
 DAY = date(2025, 3, 1)
 TZ = "America/Guayaquil"

@@ -19,7 +19,7 @@ from jelou_assets.defs.ingestion.raw_conversations import last_learned_rate
 from jelou_assets_tests.support.project import raw_conversations
 from jelou_assets_tests.support.project import day_window
 from jelou_assets.warehouse.resource import WarehouseResource
-from jelou_assets_tests.conftest import jelou_for
+from jelou_assets_tests.support.emulated_api import jelou_for
 
 DAYS = [date(2025, 3, 1), date(2025, 3, 2)]
 SERVER_RPS = 10.0

@@ -17,7 +17,7 @@ from jelou_assets_tests.support.project import (
     raw_conversations,
     raw_conversations_checks,
 )
-from jelou_assets_tests.conftest import jelou_for
+from jelou_assets_tests.support.emulated_api import jelou_for
 
 PIPELINE = [raw_conversations, raw_conversations_checks, conversation_facts, conversation_facts_checks, conversation_facts_sanity_check]
 RANGE = {"dagster/asset_partition_range_start": "2025-03-01", "dagster/asset_partition_range_end": "2025-03-03"}

@@ -9,14 +9,13 @@ import sys
 from datetime import date
 
 import pandas as pd
-import sqlalchemy as sa
 from dagster import AssetKey, materialize
 
 from jelou_assets.emulator import JelouEmulator
-from jelou_assets_tests.support.project import conversation_facts, day_window, raw_conversations
+from jelou_assets_tests.support.project import conversation_facts, raw_conversations
 from jelou_assets.settings import PROJECT_ROOT
 from jelou_assets.warehouse.resource import WarehouseResource
-from jelou_assets_tests.conftest import jelou_for
+from jelou_assets_tests.support.emulated_api import jelou_for, stored, truth
 
 DAYS = [date(2025, 3, 1), date(2025, 3, 2), date(2025, 3, 3)]
 
@@ -25,14 +24,6 @@ def materialize_days(emu, warehouse, keys, instance=None, assets=(raw_conversati
     kwargs = {"partition_key": keys[0]} if len(keys) == 1 else {"tags": {
         "dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}}
     return materialize(list(assets), resources={"jelou": jelou_for(emu), "warehouse": warehouse}, instance=instance, **kwargs)
-
-
-def stored(warehouse: WarehouseResource, table: str, order: str = "partition_date, conversation_id") -> pd.DataFrame:
-    return warehouse.read_frame(sa.text(f"SELECT * FROM jelou.{table} ORDER BY {order}"))
-
-
-def truth(emu: JelouEmulator, day: date) -> list[dict]:
-    return emu.dataset.conversations_between(*day_window(day))
 
 
 def test_one_partition_stores_every_record_as_received(emulator, warehouse):

@@ -32,8 +32,8 @@ from jelou_assets.emulator.dataset import DRIFT_JUNK_REPLY, DRIFT_STATE
 from jelou_assets_tests.support.project import PARTITIONS, conversation_facts
 from jelou_assets.defs.ingestion.raw_conversations import STEP_RETRY_POLICY, raw_conversations_asset
 from jelou_assets.warehouse.resource import WarehouseResource
-from jelou_assets_tests.conftest import _reset, jelou_for
-from jelou_assets_tests.ingestion.test_raw_ingestion import stored, truth
+from jelou_assets_tests.support.emulated_api import jelou_for, stored, truth
+from jelou_assets_tests.support.postgres import reset_schema
 
 pytestmark = pytest.mark.reliability
 
@@ -130,7 +130,7 @@ def duck(tmp_path) -> WarehouseResource:
 
 @pytest.fixture
 def postgres(postgres_server_url: str) -> WarehouseResource:
-    _reset(postgres_server_url)
+    reset_schema(postgres_server_url)
     warehouse = WarehouseResource(url=postgres_server_url)
     warehouse.ensure_tables()
     return warehouse
@@ -331,6 +331,9 @@ def test_a_day_of_50000_conversations_lands_exactly(duck, record_property):
 DEFAULT_CLIENT = dict(requests_per_second=5.0, max_retry_wait_s=60.0, retry_backoff_s=0.05)
 BACKOFF_S = DEFAULT_CLIENT["retry_backoff_s"]
 SLACK_S = 1.5  # between the first and the last request: the rate limiter's 0.2 s slots, scheduling
+# The emulator stamps a request when its handler thread gets the GIL, which the run in the same process holds at
+# times: a stamp can lag the arrival by tens of milliseconds, so a span can look that much shorter than the waits.
+STAMP_LAG_S = 0.25
 OVERHEAD_S = 10.0  # per step attempt on a loaded machine: Dagster's step start, the warehouse
 
 
@@ -385,7 +388,7 @@ def test_a_permanently_failing_api_fails_one_step_attempt_within_the_computed_bo
     result, elapsed, span = timed_failure(emu, duck, record_property, least, most, documented, **settings)
     assert not result.success
     assert emu.counters["requests"] == attempts == 6  # page 1, every attempt, nothing more
-    assert least <= span <= most
+    assert least - STAMP_LAG_S <= span <= most
     assert elapsed <= documented
 
 
@@ -426,7 +429,7 @@ def test_a_permanent_500_fails_within_the_worst_case_including_dagster_step_retr
     assert not result.success
     assert "the API answered 500 after 6 attempts" in failure_text(result)
     assert emu.counters["requests"] == attempts * resource.max_attempts == 18
-    assert least <= span <= most
+    assert least - STAMP_LAG_S <= span <= most
     assert elapsed <= documented
 
 

@@ -16,7 +16,7 @@ from dagster_dbt import DbtCliResource
 from jelou_assets.emulator import JelouEmulator
 from jelou_assets_tests.support.project import conversation_facts, day_window, raw_conversations, sla_marts
 from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, sla_dbt_project
-from jelou_assets_tests.conftest import jelou_for
+from jelou_assets_tests.support.emulated_api import facts_from_emulator, jelou_for
 from jelou_assets_tests.support.sla_reference import (
     OPERATOR_GRAIN,
     TEAM_GRAIN,
@@ -25,7 +25,7 @@ from jelou_assets_tests.support.sla_reference import (
     reference_operator_sla,
     reference_team_sla,
 )
-from jelou_assets_tests.sla.test_sla_pipeline import CALENDARS, POLICIES, facts_from_emulator, read_mart
+from jelou_assets_tests.support.dbt_marts import CALENDARS, POLICIES, read_mart
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -80,7 +80,7 @@ def test_thirty_day_backfill_with_every_seventh_request_failing_stores_exact_dat
           f"retries {int(loads['retries'].sum())}, throttled {int(loads['throttled'].sum())}, "
           f"days with a retry {int((loads['retries'] > 0).sum())}, {seconds:.1f}s")
 
-    assert_mart_equal(read_mart(warehouse, "team_sla_daily", TEAM_GRAIN),
+    assert_mart_equal(read_mart(warehouse, "team_sla_daily"),
                       normalise(reference_team_sla(reference_facts, POLICIES, CALENDARS), TEAM_GRAIN), TEAM_GRAIN)
-    assert_mart_equal(read_mart(warehouse, "operator_sla_daily", OPERATOR_GRAIN),
+    assert_mart_equal(read_mart(warehouse, "operator_sla_daily"),
                       normalise(reference_operator_sla(reference_facts, POLICIES, CALENDARS), OPERATOR_GRAIN), OPERATOR_GRAIN)

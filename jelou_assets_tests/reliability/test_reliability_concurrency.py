@@ -26,6 +26,8 @@ from jelou_assets_tests.support.project import day_window
 from jelou_assets.settings import PROJECT_ROOT
 from jelou_assets.warehouse import tables
 from jelou_assets.warehouse.resource import WarehouseResource
+from jelou_assets_tests.support.emulated_api import jelou_for
+from jelou_assets_tests.support.postgres import reset_schema
 
 pytestmark = pytest.mark.reliability
 
@@ -91,9 +93,8 @@ def test_two_threads_replacing_the_same_day_leave_exactly_one_copy(warehouse):
 def test_postgres_writer_queued_behind_another_removes_that_writers_rows(postgres_server_url):
     """Deterministic form of the READ COMMITTED race: both writers are made to wait on the day's rows
     at the same moment, then released; the second must still delete what the first inserted."""
-    from jelou_assets_tests.conftest import _reset
 
-    _reset(postgres_server_url)
+    reset_schema(postgres_server_url)
     warehouse = WarehouseResource(url=postgres_server_url)
     warehouse.ensure_tables()
     warehouse.replace_partitions([DAY], {tables.raw_conversations: raw_table([f"old{i}" for i in range(100)])})
@@ -133,9 +134,8 @@ def test_concurrent_first_runs_create_the_tables_without_error(warehouse_url):
     # UniqueViolation on pg_namespace_nspname_index in 10 rounds out of 10.
     for _ in range(3):
         if warehouse_url.startswith("postgresql"):
-            from jelou_assets_tests.conftest import _reset
 
-            _reset(warehouse_url)
+            reset_schema(warehouse_url)
         barrier = threading.Barrier(4)
         errors: list[BaseException] = []
 
@@ -324,9 +324,8 @@ def test_two_dbt_builds_of_a_window_without_mart_rows_store_each_row_once(postgr
 
     from jelou_assets_tests.support.project import conversation_facts
     from jelou_assets_tests.support.project import raw_conversations
-    from jelou_assets_tests.conftest import _reset, jelou_for
 
-    _reset(postgres_server_url)
+    reset_schema(postgres_server_url)
     warehouse = WarehouseResource(url=postgres_server_url)
     with JelouEmulator(per_day=100, seed=5) as emu:
         assert materialize([raw_conversations, conversation_facts], resources={"jelou": jelou_for(emu), "warehouse": warehouse},

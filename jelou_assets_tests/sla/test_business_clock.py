@@ -14,7 +14,7 @@ import math
 import os
 import subprocess
 import sys
-import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -25,12 +25,12 @@ import pandas as pd
 import psycopg
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jelou_assets.settings import PROJECT_ROOT
 from jelou_assets.sla.dbt_env import dbt_env_from_url
+from jelou_assets_tests.support.postgres import private_database
 from jelou_assets_tests.support.sla_reference import Calendars
 
 REPO_ROOT = PROJECT_ROOT
@@ -324,21 +324,10 @@ class PostgresRunner:
 
 
 @pytest.fixture(scope="module")
-def clock_postgres_url():
+def clock_postgres_url() -> Iterator[str]:
     """A database of this module's own: other modules' tests reset schema `jelou` of the shared one."""
-    server_url = os.environ.get("JELOU_TEST_POSTGRES_URL")
-    if not server_url:
-        pytest.skip("JELOU_TEST_POSTGRES_URL is not set")
-    name = f"jelou_clock_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'create database "{name}"'))
-    try:
-        yield sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
+    with private_database("jelou_clock_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import shutil
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
 
+from jelou_assets.sla.dbt_project import DBT_PROJECT_DIR
 from jelou_assets_tests.support.sla_reference import Calendars, assert_mart_equal, normalise, reference_conversation_sla
-from jelou_assets_tests.sla.test_sla_marts import DBT_PROJECT, FACT_COLUMNS, MARTS, Warehouse, assert_all_passed, with_fact_dtypes
+from jelou_assets_tests.support.dbt_marts import FACT_COLUMNS, MARTS, Warehouse, assert_all_passed, with_fact_dtypes
+from jelou_assets_tests.support.postgres import private_database
 
 pytestmark = pytest.mark.xdist_group("business_hours")
 
@@ -104,7 +103,7 @@ def business_hours_facts(seed: int = 20250327) -> pd.DataFrame:
 
 
 def copy_of_the_project(destination: Path) -> Path:
-    shutil.copytree(DBT_PROJECT, destination, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    shutil.copytree(DBT_PROJECT_DIR, destination, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
     write_seeds(destination)
     return destination
 
@@ -113,20 +112,10 @@ def copy_of_the_project(destination: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def business_hours_postgres_url():
-    server_url = os.environ.get("JELOU_TEST_POSTGRES_URL")
-    if not server_url:
-        pytest.skip("JELOU_TEST_POSTGRES_URL is not set")
-    name = f"jelou_hours_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'create database "{name}"'))
-    try:
-        yield sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
+def business_hours_postgres_url() -> Iterator[str]:
+    """A database of this module's own: other modules' tests reset schema `jelou` of the shared one."""
+    with private_database("jelou_hours_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])

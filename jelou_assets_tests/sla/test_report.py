@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +15,7 @@ from jelou_assets.defs.sla.report import sla_report_asset
 from jelou_assets_tests.support.project import PARTITIONS, conversation_facts, raw_conversations, sla_marts
 from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, sla_dbt_project
 from jelou_assets_tests.support.browser import CHROMIUM
-from jelou_assets_tests.conftest import jelou_for
+from jelou_assets_tests.support.emulated_api import jelou_for
 
 # Thursday 27 February to Tuesday 4 March 2025: two weeks (Mondays 24 February and 3 March).
 FIRST, LAST = "2025-02-27", "2025-03-04"

@@ -11,28 +11,20 @@ from dagster import AssetKey, AssetRecordsFilter, materialize
 from dagster_dbt import DbtCliResource
 
 from jelou_assets.emulator import JelouEmulator
+from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, sla_dbt_project
+from jelou_assets_tests.support.dbt_marts import CALENDARS, MARTS, POLICIES, read_mart
+from jelou_assets_tests.support.emulated_api import facts_from_emulator, jelou_for
 from jelou_assets_tests.support.project import conversation_facts, day_window, raw_conversations, sla_marts
-from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR, sla_dbt_project
-from jelou_assets_tests.conftest import jelou_for
 from jelou_assets_tests.support.sla_reference import (
-    OPERATOR_GRAIN,
-    Calendars,
-    OPERATOR_PERIOD_GRAIN,
-    TEAM_CHANNEL_GRAIN,
     TEAM_GRAIN,
     TEAM_PERIOD_GRAIN,
     assert_mart_equal,
     normalise,
     reference_conversation_sla,
-    reference_operator_sla,
-    reference_period_sla,
-    reference_team_channel_sla,
     reference_team_sla,
 )
 
 DAYS = ["2025-03-01", "2025-03-02", "2025-03-03", "2025-03-04"]
-POLICIES = pd.read_csv(DBT_PROJECT_DIR / "seeds" / "sla_policies.csv")
-CALENDARS = Calendars.from_seeds(DBT_PROJECT_DIR / "seeds")
 
 
 def run_pipeline(emu, warehouse, first: str, last: str, instance=None):
@@ -49,51 +41,6 @@ def run_pipeline(emu, warehouse, first: str, last: str, instance=None):
     )
 
 
-def facts_from_emulator(emu: JelouEmulator, days: list[str], warehouse) -> pd.DataFrame:
-    """The API's documented meaning, read directly: no reply is 0, active conversations have no duration and
-    no end, times are UTC. Only when each record was fetched comes from the pipeline (raw_conversations)."""
-    fetched = warehouse.read_frame(sa.text("SELECT conversation_id, fetched_at FROM jelou.raw_conversations"))
-    fetched_at = dict(zip(fetched["conversation_id"], pd.to_datetime(fetched["fetched_at"])))
-    rows = []
-    for key in days:
-        for record in emu.dataset.conversations_between(*day_window(date.fromisoformat(key))):
-            active = record["state"] == "active"
-            rows.append(
-                {
-                    "conversation_id": record["_id"],
-                    "partition_date": date.fromisoformat(key),
-                    "team_name": record["assignationMethod"]["teamName"],
-                    "operator_name": record["operator"]["names"],
-                    "origin": record["origin"],
-                    "state": record["state"],
-                    "started_at": pd.Timestamp(record["startAt"]),
-                    "ended_at": pd.Timestamp(record["endAt"]) if record["endAt"] else pd.NaT,
-                    "fetched_at": fetched_at[record["_id"]],
-                    "first_reply_ms": record["timeRepliedOperator"] or None,
-                    "duration_ms": None if active else record["conversationDuration"],
-                }
-            )
-    frame = pd.DataFrame(rows)
-    frame["first_reply_ms"] = frame["first_reply_ms"].astype("Float64")
-    frame["duration_ms"] = frame["duration_ms"].astype("Float64")
-    return frame
-
-
-MARTS = {
-    "team_sla_daily": (TEAM_GRAIN, reference_team_sla),
-    "operator_sla_daily": (OPERATOR_GRAIN, reference_operator_sla),
-    "team_channel_sla_daily": (TEAM_CHANNEL_GRAIN, reference_team_channel_sla),
-    "team_sla_weekly": (TEAM_PERIOD_GRAIN, lambda f, p, c: reference_period_sla(f, p, "week", False, c)),
-    "operator_sla_weekly": (OPERATOR_PERIOD_GRAIN, lambda f, p, c: reference_period_sla(f, p, "week", True, c)),
-    "team_sla_monthly": (TEAM_PERIOD_GRAIN, lambda f, p, c: reference_period_sla(f, p, "month", False, c)),
-    "operator_sla_monthly": (OPERATOR_PERIOD_GRAIN, lambda f, p, c: reference_period_sla(f, p, "month", True, c)),
-}
-
-
-def read_mart(warehouse, name: str, grain: list[str]) -> pd.DataFrame:
-    return normalise(warehouse.read_frame(sa.text(f"SELECT * FROM jelou.{name}")), grain)
-
-
 def test_marts_equal_an_independent_computation_from_the_emulators_data(emulator, warehouse, instance):
     assert run_pipeline(emulator, warehouse, DAYS[0], DAYS[-1], instance).success
     facts = facts_from_emulator(emulator, DAYS, warehouse)
@@ -102,7 +49,7 @@ def test_marts_equal_an_independent_computation_from_the_emulators_data(emulator
     assert 0.05 <= facts["first_reply_ms"].isna().mean() <= 0.15, "the emulator's share of never-replied conversations"
     assert {"met", "breached", "excluded"} <= set(statuses)
     for name, (grain, reference) in MARTS.items():
-        assert_mart_equal(read_mart(warehouse, name, grain), normalise(reference(facts, POLICIES, CALENDARS), grain), grain)
+        assert_mart_equal(read_mart(warehouse, name), normalise(reference(facts, POLICIES, CALENDARS), grain), grain)
 
 
 def test_a_later_run_keeps_dbt_partial_parsing_and_no_good_run_leaves_a_target_directory(
@@ -177,10 +124,10 @@ def test_rerun_after_active_conversations_closed_updates_the_marts_without_dupli
     early = datetime(2025, 3, 1, 20, 0, tzinfo=timezone.utc)
     with JelouEmulator(per_day=120, seed=11, now=early) as emu:
         run_pipeline(emu, warehouse, DAYS[0], DAYS[0], instance)
-        first = read_mart(warehouse, "team_sla_daily", TEAM_GRAIN)
+        first = read_mart(warehouse, "team_sla_daily")
         emu.config.now = datetime(2025, 3, 10, tzinfo=timezone.utc)
         run_pipeline(emu, warehouse, DAYS[0], DAYS[0], instance)
-        second = read_mart(warehouse, "team_sla_daily", TEAM_GRAIN)
+        second = read_mart(warehouse, "team_sla_daily")
         expected = normalise(reference_team_sla(facts_from_emulator(emu, DAYS[:1], warehouse), POLICIES, CALENDARS), TEAM_GRAIN)
     assert first["active"].sum() > second["active"].sum()
     assert list(second["team_name"]) == list(first["team_name"])  # same grain, no duplicate rows
@@ -218,15 +165,15 @@ def test_refreshing_late_days_rebuilds_the_weeks_and_months_holding_them(warehou
     with JelouEmulator(per_day=120, seed=11, now=datetime(2025, 3, 5, 1, 0, tzinfo=timezone.utc)) as emu:
         assert run_pipeline(emu, warehouse, DAYS[0], DAYS[-1], instance).success
         first_load = facts_from_emulator(emu, DAYS, warehouse)
-        weekly_before = read_mart(warehouse, "team_sla_weekly", TEAM_PERIOD_GRAIN)
+        weekly_before = read_mart(warehouse, "team_sla_weekly")
         emu.config.now = datetime(2025, 3, 20, tzinfo=timezone.utc)
         assert run_pipeline(emu, warehouse, DAYS[2], DAYS[3], instance).success  # Monday 3 and Tuesday 4 March
         refreshed = facts_from_emulator(emu, DAYS[2:], warehouse)
     facts = pd.concat([first_load[first_load["partition_date"].isin(
         [date.fromisoformat(d) for d in DAYS[:2]])], refreshed], ignore_index=True)
     for name, (grain, reference) in MARTS.items():
-        assert_mart_equal(read_mart(warehouse, name, grain), normalise(reference(facts, POLICIES, CALENDARS), grain), grain)
-    weekly_after = read_mart(warehouse, "team_sla_weekly", TEAM_PERIOD_GRAIN)
+        assert_mart_equal(read_mart(warehouse, name), normalise(reference(facts, POLICIES, CALENDARS), grain), grain)
+    weekly_after = read_mart(warehouse, "team_sla_weekly")
     this_week = date(2025, 3, 3)
     assert weekly_after.loc[weekly_after["period_start"] == this_week, "active"].sum() < \
         weekly_before.loc[weekly_before["period_start"] == this_week, "active"].sum()

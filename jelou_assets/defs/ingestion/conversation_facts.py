@@ -1,13 +1,11 @@
 """`conversation_facts`: the raw records of each day, typed, in UTC and deduplicated."""
 
 
-from datetime import date
 
 from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
-    BackfillPolicy,
     DailyPartitionsDefinition,
     Definitions,
     MaterializeResult,
@@ -19,7 +17,7 @@ from dagster import (
 from jelou_assets.client import JelouResource
 from jelou_assets.defs.ingestion.raw_conversations import RAW_SCHEMA
 from jelou_assets.facts_cleaning import clean_conversations, facts_to_arrow
-from jelou_assets.partitions import daily_partitions
+from jelou_assets.partitions import daily_asset_partitioning, daily_partitions, partition_days
 from jelou_assets.settings import Settings
 from jelou_assets.warehouse import tables
 from jelou_assets.warehouse.resource import WarehouseResource
@@ -35,8 +33,7 @@ def conversation_facts_asset(partitions: DailyPartitionsDefinition, response_tim
 
     @asset(
         deps=[AssetKey("raw_conversations")],
-        partitions_def=partitions,
-        backfill_policy=BackfillPolicy.single_run(),
+        **daily_asset_partitioning(partitions),
         pool="jelou_warehouse",
         group_name="jelou",
         kinds={"python", "pandas"},
@@ -45,7 +42,7 @@ def conversation_facts_asset(partitions: DailyPartitionsDefinition, response_tim
     def conversation_facts(
         context: AssetExecutionContext, warehouse: WarehouseResource, jelou: JelouResource
     ) -> MaterializeResult:
-        days = [date.fromisoformat(key) for key in context.partition_keys]
+        days = partition_days(context.partition_keys)
         pseudonym_key = jelou.user_key_secret()  # the account's: customers' ids never reach the facts
         for first in range(0, len(days), DAYS_PER_SESSION):
             with warehouse.session() as session:

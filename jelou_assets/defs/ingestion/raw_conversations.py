@@ -13,7 +13,6 @@ from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
     Backoff,
-    BackfillPolicy,
     DailyPartitionsDefinition,
     Definitions,
     Failure,
@@ -27,33 +26,13 @@ from dagster import (
 
 from jelou_assets.client import JelouAuthError, JelouClient, JelouResource, JelouValidationError, WindowResult
 from jelou_assets.day_windows import api_window
-from jelou_assets.partitions import daily_partitions
+from jelou_assets.partitions import daily_asset_partitioning, daily_partitions, partition_days
 from jelou_assets.settings import Settings
 from jelou_assets.warehouse import tables
 from jelou_assets.warehouse.resource import WarehouseResource
 
-RAW_SCHEMA = pa.schema(
-    [("partition_date", pa.date32()), ("conversation_id", pa.string()), ("payload", pa.string()), ("fetched_at", pa.timestamp("us"))]
-)
-LOADS_SCHEMA = pa.schema(
-    [
-        ("partition_date", pa.date32()),
-        ("window_start", pa.string()),
-        ("window_end", pa.string()),
-        ("api_total", pa.int32()),
-        ("stored_rows", pa.int32()),
-        ("pages", pa.int32()),
-        ("walks", pa.int32()),
-        ("requests", pa.int32()),
-        ("retries", pa.int32()),
-        ("throttled", pa.int32()),
-        ("seconds", pa.float64()),
-        ("fetched_at", pa.timestamp("us")),
-        ("learned_requests_per_second", pa.float64()),
-        ("redacted_at", pa.timestamp("us")),
-        ("redacted_records", pa.int32()),
-    ]
-)
+RAW_SCHEMA = tables.arrow_schema(tables.raw_conversations)
+LOADS_SCHEMA = tables.arrow_schema(tables.raw_partition_loads)
 
 
 def last_learned_rate(warehouse: WarehouseResource) -> float | None:
@@ -139,9 +118,7 @@ def raw_conversations_asset(
     """The asset with Dagster's step retries as given (tests shorten the delays or run one attempt)."""
 
     @asset(
-        partitions_def=partitions,
-        # One run may take a whole backfill range; it still reads and writes one day at a time.
-        backfill_policy=BackfillPolicy.single_run(),
+        **daily_asset_partitioning(partitions),
         retry_policy=retry_policy,
         pool="jelou_api",
         group_name="jelou",
@@ -151,7 +128,7 @@ def raw_conversations_asset(
     def raw_conversations(
         context: AssetExecutionContext, jelou: JelouResource, warehouse: WarehouseResource
     ) -> MaterializeResult:
-        days = [date.fromisoformat(key) for key in context.partition_keys]
+        days = partition_days(context.partition_keys)
         learned = last_learned_rate(warehouse)
         client = jelou.get_client(log=context.log, learned_requests_per_second=learned)
         origin = f"1/{jelou.api_pool_limit} of the learned {learned:.2f}" if learned else "nothing learned yet"

@@ -17,7 +17,6 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     Backoff,
-    BackfillPolicy,
     DailyPartitionsDefinition,
     Definitions,
     Output,
@@ -26,7 +25,7 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from jelou_assets.partitions import daily_partitions
+from jelou_assets.partitions import daily_asset_partitioning, daily_partitions
 from jelou_assets.settings import Settings
 from jelou_assets.sla.dbt_project import dbt_warehouse_env, ensure_manifest, retire_target_dir, sla_dbt_project
 from jelou_assets.sla.mart_metadata import mart_day_metadata
@@ -61,8 +60,7 @@ def sla_marts_assets(partitions: DailyPartitionsDefinition) -> AssetsDefinition:
     @dbt_assets(
         manifest=sla_dbt_project.manifest_path,
         project=sla_dbt_project,
-        partitions_def=partitions,
-        backfill_policy=BackfillPolicy.single_run(),
+        **daily_asset_partitioning(partitions),
         # The source's tests check conversation_facts: they show as its checks (run by dbt in this step).
         dagster_dbt_translator=SlaDbtTranslator(
             settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True)

@@ -14,7 +14,7 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
-from jelou_assets.partitions import daily_partitions
+from jelou_assets.partitions import daily_asset_partitioning, daily_partitions, partition_days
 from jelou_assets.settings import Settings
 from jelou_assets.warehouse.resource import WarehouseResource
 
@@ -134,15 +134,14 @@ def sla_report_asset(partitions: dg.DailyPartitionsDefinition, directory: Path) 
 
     @dg.asset(
         deps=[dg.AssetKey("team_sla_daily"), dg.AssetKey("operator_sla_daily")],
-        partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        **daily_asset_partitioning(partitions),
         group_name="sla",
         kinds={"python", "html"},
         description="A self-contained HTML page per week (JELOU_REPORTS_DIR): each team's attainment and p90 "
         "against its goal, the breached team-days, the lowest-attaining operators, the unanswered share.",
     )
     def sla_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        days = [date.fromisoformat(key) for key in context.partition_keys]
+        days = partition_days(context.partition_keys)
         pages = {monday: write_week(warehouse, directory, monday) for monday in sorted({week_of(d)[0] for d in days})}
         for day in days:
             page = pages[week_of(day)[0]]
