@@ -159,34 +159,40 @@ def _days_done(run: Run, step: str) -> int:
     return sum(any(f"({number}/{len(DAYS)}):" in message for message in messages) for number in range(1, len(DAYS) + 1))
 
 
-def kill_during_duckdb_write(step: str, opening: int) -> Callable[[Run, str], str]:
-    """Kill while `step` has the DuckDB file open for a day after the first, from its `opening`-th connection
-    after day 1 was logged as done (raw opens it once per day, to write; facts twice, to read then to write),
-    and before any commit of that day reached the WAL: the kill lands inside a day's write transaction (at
-    worst just after it). A poller starved on a loaded machine may miss a day's whole write; it then kills
-    during a later day's, and the message says which day was in flight (see `in_flight`)."""
+def kill_during_duckdb_write(step: str) -> Callable[[Run, str], str]:
+    """Kill while `step` holds the DuckDB file after day 1 was logged as stored, before any later day's commit
+    reached the WAL: the kill lands in a later day's work (at worst just after its commit). Raw opens the file
+    for each day's write; facts keeps one connection across its days, so after day 1's commit the WAL holds
+    that day until the connection closes: a later commit shows as the WAL growing past its size when day 1 was
+    logged. A poller starved on a loaded machine may miss a day's whole write; it then kills during a later
+    day's, and the message says which day was in flight (see `in_flight`)."""
 
     def kill(run: Run, url: str) -> str:
         path, wal = _duckdb_file(url), _wal(url)
-        openings: list[list[int]] = []
-        was_open = False
+        wal_after_day_1: int | None = None
+
+        def wal_size() -> int:
+            try:
+                return wal.stat().st_size
+            except FileNotFoundError:
+                return 0
 
         def writing_a_later_day() -> tuple[list[int], int] | None:
-            nonlocal was_open
+            nonlocal wal_after_day_1
+            if wal_after_day_1 is None:
+                if not _day_done(run, step, 1):
+                    return None
+                wal_after_day_1 = wal_size()
             held = holders_of(path, run.pgid)
-            if held and not was_open and _day_done(run, step, 1):
-                openings.append(held)
-            was_open = bool(held)
-            if held and len(openings) >= opening and not wal.exists():
+            if held and wal_size() <= wal_after_day_1:
                 done = _days_done(run, step)
                 return (held, done) if done < len(DAYS) else None
             return None
 
         holders, done = wait_for(writing_a_later_day, run, f"{step} writing a day after the first of {len(DAYS)}")
         kill_group(run)
-        return (f"{step}: pid {holders[0]} had {path.name} open (connection {len(openings)} after day 1 of "
-                f"{len(DAYS)} was logged) with day {done + 1} in flight, no WAL yet; "
-                f"{time.monotonic() - run.started:.1f}s into the run")
+        return (f"{step}: pid {holders[0]} had {path.name} open after day 1 of {len(DAYS)} was logged, with "
+                f"day {done + 1} in flight and no later commit in the WAL; {time.monotonic() - run.started:.1f}s into the run")
 
     return kill
 
@@ -313,7 +319,7 @@ def test_duckdb_killed_during_raw_write_keeps_whole_days_and_rerun_matches_undis
     emulator: JelouEmulator, duckdb_reference: Reference, duckdb_previous: str, tmp_path: Path,
     record_property: Callable[[str, object], None],
 ) -> None:
-    outcome, home = crash(emulator, duckdb_previous, tmp_path, kill_during_duckdb_write("raw_conversations", opening=1), duckdb_reference)
+    outcome, home = crash(emulator, duckdb_previous, tmp_path, kill_during_duckdb_write("raw_conversations"), duckdb_reference)
     assert_whole_days(outcome)
     assert_days_around_the_kill(outcome.states["raw_conversations"], in_flight(outcome))
     assert all(state == "previous" for table in ("conversation_facts", "team_sla_daily", "operator_sla_daily")
@@ -326,7 +332,7 @@ def test_duckdb_killed_during_facts_keeps_whole_days_and_rerun_matches_undisturb
     emulator: JelouEmulator, duckdb_reference: Reference, duckdb_previous: str, tmp_path: Path,
     record_property: Callable[[str, object], None],
 ) -> None:
-    outcome, home = crash(emulator, duckdb_previous, tmp_path, kill_during_duckdb_write("conversation_facts", opening=2), duckdb_reference)
+    outcome, home = crash(emulator, duckdb_previous, tmp_path, kill_during_duckdb_write("conversation_facts"), duckdb_reference)
     assert_whole_days(outcome)
     assert set(outcome.states["raw_conversations"].values()) == {"new"}
     assert_days_around_the_kill(outcome.states["conversation_facts"], in_flight(outcome))
