@@ -38,6 +38,8 @@ class Settings:
     # The local day that each partition is, and the first one.
     timezone: str = "America/Guayaquil"
     partitions_start: date = date(2024, 1, 1)
+
+    # Where the tables are written: a DuckDB file by default, or a PostgreSQL database.
     warehouse_url: str = f"duckdb:///{PROJECT_ROOT / 'data' / 'warehouse.duckdb'}"
 
     # How hard the API is walked: the account's rate is shared by every run, each taking a share of it.

@@ -1,7 +1,5 @@
 """`conversation_facts`: the raw records of each day, typed, in UTC and deduplicated."""
 
-
-
 from dagster import (
     AssetExecutionContext,
     AssetKey,
