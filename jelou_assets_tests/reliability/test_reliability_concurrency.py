@@ -19,10 +19,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 import sqlalchemy as sa
+from dagster import materialize
 
 from jelou_assets.emulator import JelouEmulator
 from jelou_assets.defs.ingestion.raw_conversations import RAW_SCHEMA
-from jelou_assets_tests.support.project import day_window
+from jelou_assets_tests.support.project import conversation_facts, day_window, raw_conversations
 from jelou_assets.settings import PROJECT_ROOT
 from jelou_assets.warehouse import tables
 from jelou_assets.warehouse.resource import WarehouseResource
@@ -93,7 +94,6 @@ def test_two_threads_replacing_the_same_day_leave_exactly_one_copy(warehouse):
 def test_postgres_writer_queued_behind_another_removes_that_writers_rows(postgres_server_url):
     """Deterministic form of the READ COMMITTED race: both writers are made to wait on the day's rows
     at the same moment, then released; the second must still delete what the first inserted."""
-
     reset_schema(postgres_server_url)
     warehouse = WarehouseResource(url=postgres_server_url)
     warehouse.ensure_tables()
@@ -134,7 +134,6 @@ def test_concurrent_first_runs_create_the_tables_without_error(warehouse_url):
     # UniqueViolation on pg_namespace_nspname_index in 10 rounds out of 10.
     for _ in range(3):
         if warehouse_url.startswith("postgresql"):
-
             reset_schema(warehouse_url)
         barrier = threading.Barrier(4)
         errors: list[BaseException] = []
@@ -320,11 +319,6 @@ def dbt_run(warehouse_url: str, target: Path, *args: str) -> subprocess.Popen:
 def test_two_dbt_builds_of_a_window_without_mart_rows_store_each_row_once(postgres_server_url, tmp_path):
     """With no mart rows in the window, the pre-hook DELETEs lock nothing; before the advisory lock in
     macros/sla_lock.sql both builds inserted and team_sla_daily held 30 rows for 15 keys."""
-    from dagster import materialize
-
-    from jelou_assets_tests.support.project import conversation_facts
-    from jelou_assets_tests.support.project import raw_conversations
-
     reset_schema(postgres_server_url)
     warehouse = WarehouseResource(url=postgres_server_url)
     with JelouEmulator(per_day=100, seed=5) as emu:
