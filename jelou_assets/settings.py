@@ -43,21 +43,21 @@ class Settings:
     warehouse_url: str = f"duckdb:///{PROJECT_ROOT / 'data' / 'warehouse.duckdb'}"
 
     # How hard the API is walked: the account's rate is shared by every run, each taking a share of it.
-    page_size: int = 50
-    max_pages_in_flight: int = 4
-    requests_per_second: float = 5.0
-    api_pool_limit: int = 2
-    max_rewalks: int = 3
+    page_size: int = 50  # `limit` per request; an API that caps it lower answers 422, named by the client
+    max_pages_in_flight: int = 4  # after page 1: 4 keep a 5 requests/s budget busy up to 0.8 s of latency
+    requests_per_second: float = 5.0  # the ceiling; 429s and rate headers teach the client a lower rate
+    api_pool_limit: int = 2  # raw steps calling the API at once, each starting at that share of the rate
+    max_rewalks: int = 3  # extra walks of a window whose pages did not add up, before failing by name
 
     # When runs start on their own, which days they refresh, and when a day counts as late.
     automation: str = "stopped"
-    daily_schedule_hour: int = 2
-    refresh_days: int = 3
-    freshness_deadline_hour: int = 6
+    daily_schedule_hour: int = 2  # local; the late-arrival refresh runs an hour later
+    refresh_days: int = 3  # days before yesterday re-read daily, for records the API adds or closes late
+    freshness_deadline_hour: int = 6  # local hour by which yesterday must be stored
 
     # Which breaches are alerted, and where an alert links to.
-    alert_min_conversations: int = 10
-    alert_max_age_days: int = 3
+    alert_min_conversations: int = 10  # a breached team-day with fewer conversations pages no one
+    alert_max_age_days: int = 3  # breached days older than this (a backfill's) page no one
     dagster_ui_url: str = "http://127.0.0.1:3000"
 
     # How long customers' personal fields stay in raw payloads, and where the weekly reports are written.
