@@ -147,7 +147,6 @@ class Warehouse:
             for result in results
         }
 
-
     def failing_rows(self, test: str) -> pd.DataFrame:
         """The rows data test `test` fails with: its SQL as the last dbt invocation compiled it, run on the warehouse."""
         results = json.loads((self.workdir / "target" / "run_results.json").read_text())["results"]

@@ -9,10 +9,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from jelou_assets.client import JelouResource
-from jelou_assets.day_windows import day_window
 from jelou_assets.emulator import JelouEmulator
-from jelou_assets.settings import Settings
 from jelou_assets.warehouse.resource import WarehouseResource
+from jelou_assets_tests.support.project import day_window
 
 
 def jelou_for(emu: JelouEmulator, **overrides: Any) -> JelouResource:
@@ -32,7 +31,7 @@ def jelou_for(emu: JelouEmulator, **overrides: Any) -> JelouResource:
 
 def truth(emu: JelouEmulator, day: date) -> list[dict]:
     """The emulator's records of local `day` (the default partitions' zone): what ingesting the day must store."""
-    return emu.dataset.conversations_between(*day_window(day, Settings().timezone))
+    return emu.dataset.conversations_between(*day_window(day))
 
 
 def stored(warehouse: WarehouseResource, table: str, order: str = "partition_date, conversation_id") -> pd.DataFrame:
@@ -47,7 +46,7 @@ def facts_from_emulator(emu: JelouEmulator, days: list[str], warehouse: Warehous
     fetched_at = dict(zip(fetched["conversation_id"], pd.to_datetime(fetched["fetched_at"])))
     rows = []
     for key in days:
-        for record in emu.dataset.conversations_between(*day_window(date.fromisoformat(key), Settings().timezone)):
+        for record in emu.dataset.conversations_between(*day_window(date.fromisoformat(key))):
             active = record["state"] == "active"
             rows.append(
                 {
