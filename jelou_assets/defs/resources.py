@@ -7,13 +7,12 @@ import logging
 import os
 
 from dagster import Definitions, EnvVar, definitions
-from dagster_dbt import DbtCliResource
 
 from jelou_assets.alerts.sinks import AlertSinks
 from jelou_assets.client import JelouResource
 from jelou_assets.privacy.pseudonyms import MAKE_A_KEY, is_local_emulator
 from jelou_assets.settings import Settings
-from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, sla_dbt_project
+from jelou_assets.sla.dbt_project import dbt_cli_resource
 from jelou_assets.warehouse.resource import WarehouseResource
 
 # The settings that are `JelouResource` fields of the same name.
@@ -68,7 +67,7 @@ def defs() -> Definitions:
         resources={
             "jelou": jelou_resource(settings),
             "warehouse": warehouse_resource(settings),
-            "dbt": DbtCliResource(project_dir=sla_dbt_project, dbt_executable=DBT_EXECUTABLE),
+            "dbt": dbt_cli_resource(),
             "alerts": alert_sinks(),
         }
     )

@@ -9,16 +9,23 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
 
 from jelou_assets.settings import PROJECT_ROOT, Settings
 from jelou_assets.sla.dbt_env import dbt_env_from_url
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
-# The dbt installed beside this interpreter, so an unactivated venv still finds it.
+# The dbt installed beside this interpreter, so an unactivated venv still finds it; dagster-dbt runs the
+# launcher (dbt_launcher.py), which answers its `--version` probe without importing dbt.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+DBT_LAUNCHER = str(Path(sys.executable).parent / "jelou-dbt")
 
 sla_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def dbt_cli_resource() -> DbtCliResource:
+    """The `dbt` resource of the SLA marts: this project, run through the launcher."""
+    return DbtCliResource(project_dir=sla_dbt_project, dbt_executable=DBT_LAUNCHER)
 
 
 # The models read the build window from these (macros/sla_window.sql). Unlike `--vars`, a changed environment

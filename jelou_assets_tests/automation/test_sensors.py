@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 from dagster import Definitions, build_sensor_context, materialize
-from dagster_dbt import DbtCliResource
 
 from jelou_assets.alerts.outbox import SensorState
 from jelou_assets.alerts.sinks import AlertSinks
@@ -20,7 +19,7 @@ from jelou_assets.defs.automation.sensors import run_failure_alert_sensor as fai
 from jelou_assets.defs.automation.sensors import sla_breach_sensor as breach_sensor
 from jelou_assets_tests.support.project import PARTITION_TIMEZONE, conversation_facts, raw_conversations, sla_marts
 from jelou_assets.emulator import JelouEmulator
-from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, sla_dbt_project
+from jelou_assets.sla.dbt_project import dbt_cli_resource
 from jelou_assets_tests.support.emulated_api import jelou_for
 from jelou_assets_tests.support.receiver import Receiver
 
@@ -48,7 +47,7 @@ def pipeline_resources(emu, warehouse):
     return {
         "jelou": jelou_for(emu),
         "warehouse": warehouse,
-        "dbt": DbtCliResource(project_dir=sla_dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "dbt": dbt_cli_resource(),
     }
 
 

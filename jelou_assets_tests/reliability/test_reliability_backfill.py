@@ -11,11 +11,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from dagster import materialize
-from dagster_dbt import DbtCliResource
 
 from jelou_assets.emulator import JelouEmulator
 from jelou_assets_tests.support.project import conversation_facts, day_window, raw_conversations, sla_marts
-from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, sla_dbt_project
+from jelou_assets.sla.dbt_project import dbt_cli_resource
 from jelou_assets_tests.support.emulated_api import facts_from_emulator, jelou_for
 from jelou_assets_tests.support.sla_reference import (
     OPERATOR_GRAIN,
@@ -42,7 +41,7 @@ def backfill(emu: JelouEmulator, warehouse):
         resources={
             "jelou": jelou_for(emu),
             "warehouse": warehouse,
-            "dbt": DbtCliResource(project_dir=sla_dbt_project, dbt_executable=DBT_EXECUTABLE),
+            "dbt": dbt_cli_resource(),
         },
         tags={"dagster/asset_partition_range_start": DAYS[0].isoformat(),
               "dagster/asset_partition_range_end": DAYS[-1].isoformat()},

@@ -8,12 +8,11 @@ import subprocess
 import pytest
 import sqlalchemy as sa
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, materialize
-from dagster_dbt import DbtCliResource
 from PIL import Image
 
 from jelou_assets.defs.sla.report import sla_report_asset
 from jelou_assets_tests.support.project import PARTITIONS, conversation_facts, raw_conversations, sla_marts
-from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, sla_dbt_project
+from jelou_assets.sla.dbt_project import dbt_cli_resource
 from jelou_assets_tests.support.browser import CHROMIUM
 from jelou_assets_tests.support.emulated_api import jelou_for
 
@@ -39,7 +38,7 @@ def reports(tmp_path_factory):
         result = materialize(
             [raw_conversations, conversation_facts, sla_marts, sla_report_asset(PARTITIONS, root / "reports")],
             resources={"jelou": jelou_for(emulator), "warehouse": warehouse,
-                       "dbt": DbtCliResource(project_dir=sla_dbt_project, dbt_executable=DBT_EXECUTABLE)},
+                       "dbt": dbt_cli_resource()},
             tags={"dagster/asset_partition_range_start": FIRST, "dagster/asset_partition_range_end": LAST},
             instance=instance,
         )

@@ -8,10 +8,9 @@ from datetime import date
 import pandas as pd
 import sqlalchemy as sa
 from dagster import AssetKey, AssetRecordsFilter, materialize
-from dagster_dbt import DbtCliResource
 
 from jelou_assets.emulator import JelouEmulator
-from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, sla_dbt_project
+from jelou_assets.sla.dbt_project import dbt_cli_resource
 from jelou_assets_tests.support.dbt_marts import CALENDARS, MARTS, POLICIES, read_mart
 from jelou_assets_tests.support.emulated_api import facts_from_emulator, jelou_for
 from jelou_assets_tests.support.project import conversation_facts, day_window, raw_conversations, sla_marts
@@ -34,7 +33,7 @@ def run_pipeline(emu, warehouse, first: str, last: str, instance=None):
         resources={
             "jelou": jelou_for(emu),
             "warehouse": warehouse,
-            "dbt": DbtCliResource(project_dir=sla_dbt_project, dbt_executable=DBT_EXECUTABLE),
+            "dbt": dbt_cli_resource(),
         },
         tags=tags,
         instance=instance,
@@ -141,7 +140,7 @@ def test_goal_check_warns_per_day_with_exactly_the_breached_teams(emulator, ware
     result = materialize(
         [raw_conversations, conversation_facts, sla_marts, team_sla_goal_check],
         resources={"jelou": jelou_for(emulator), "warehouse": warehouse,
-                   "dbt": DbtCliResource(project_dir=sla_dbt_project, dbt_executable=DBT_EXECUTABLE)},
+                   "dbt": dbt_cli_resource()},
         tags=tags, instance=instance,
     )
     assert result.success  # a warning never fails the run
