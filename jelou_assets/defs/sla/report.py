@@ -46,12 +46,12 @@ def week_of(day: date) -> tuple[date, date]:
 
 def _chart(frame: pd.DataFrame, value: str, reference: str, title: str, ylabel: str) -> str:
     """One line per team over the week's days, its goal or target dashed in the same colour; SVG text."""
-    import matplotlib
+    # A Figure of its own rather than pyplot: no global figure state to leak or GUI backend to choose on a
+    # server (matplotlib's advice for web servers).
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")  # files only: no display on a server
-    from matplotlib import pyplot
-
-    figure, axes = pyplot.subplots(figsize=(9, 3.6))
+    figure = Figure(figsize=(9, 3.6))
+    axes = figure.subplots()
     for number, (team, rows) in enumerate(frame.groupby("team_name", sort=True)):
         colour = f"C{number % 10}"
         days = pd.to_datetime(rows["partition_date"])
@@ -64,7 +64,6 @@ def _chart(frame: pd.DataFrame, value: str, reference: str, title: str, ylabel: 
     figure.tight_layout()
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg")
-    pyplot.close(figure)
     return buffer.getvalue()[buffer.getvalue().index("<svg"):]
 
 
