@@ -30,3 +30,11 @@ def test_dg_list_defs_shows_the_assets_jobs_schedules_and_sensors():
     for name in ("raw_conversations", "conversation_facts", "team_sla_daily", "sla_report", "jelou_sla_job",
                  "daily_sla_schedule", "sla_breach_sensor"):
         assert f'"{name}"' in listed.stdout, name
+
+
+def test_loading_the_definitions_imports_neither_pandas_nor_matplotlib():
+    # The UI, the daemon and every run load the definitions; only the steps that clean or draw need these.
+    probe = "import sys; import jelou_assets.definitions; print(sorted({'pandas', 'matplotlib'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.splitlines()[-1] == "[]"

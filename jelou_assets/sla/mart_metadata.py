@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
 import sqlalchemy as sa
 from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 
@@ -42,6 +41,8 @@ TEAM_TABLE_SCHEMA = TableSchema(
 
 
 def _rounded(value: Any, digits: int) -> float | None:
+    import pandas as pd  # at run time only: loading the definitions needs no pandas
+
     return None if value is None or pd.isna(value) else round(float(value), digits)
 
 

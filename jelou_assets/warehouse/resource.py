@@ -15,9 +15,8 @@ from contextlib import contextmanager
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
 from dagster import ConfigurableResource, InitResourceContext
@@ -28,6 +27,9 @@ from sqlalchemy.pool import NullPool
 from jelou_assets.settings import SettingsError
 from jelou_assets.warehouse import tables
 from jelou_assets.warehouse.partition_writer import read_partition, replace_partitions
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # One lock per DuckDB file for every resource of this process (resources are rebuilt per run and step).
 _DUCKDB_WRITE_LOCKS: dict[str, threading.Lock] = {}
@@ -198,6 +200,8 @@ class WarehouseResource(ConfigurableResource):
     def read_frame(
         self, statement: sa.Executable, params: Mapping[str, Any] | None = None, lock_timeout_s: float | None = None
     ) -> pd.DataFrame:
+        import pandas as pd  # here, not at import: loading the definitions (UI, daemon, every run) needs no pandas
+
         with self.connect(lock_timeout_s) as connection:
             return pd.read_sql(statement, connection, params=params)
 
@@ -218,6 +222,8 @@ class WarehouseSession:
 
 def rows_by_day(frame: pd.DataFrame) -> dict[date, pd.DataFrame]:
     """A query's rows split by their `partition_date` (as `date`); a day without rows is absent."""
+    import pandas as pd
+
     if frame.empty:
         return {}
     days = pd.to_datetime(frame["partition_date"]).dt.date

@@ -14,7 +14,6 @@ from dagster import (
 
 from jelou_assets.client import JelouResource
 from jelou_assets.defs.ingestion.raw_conversations import RAW_SCHEMA
-from jelou_assets.facts_cleaning import clean_conversations, facts_to_arrow
 from jelou_assets.partitions import daily_asset_partitioning, daily_partitions, partition_days
 from jelou_assets.settings import Settings
 from jelou_assets.warehouse import tables
@@ -40,6 +39,9 @@ def conversation_facts_asset(partitions: DailyPartitionsDefinition, response_tim
     def conversation_facts(
         context: AssetExecutionContext, warehouse: WarehouseResource, jelou: JelouResource
     ) -> MaterializeResult:
+        # Cleaning needs pandas: imported by the step that cleans, not by every process that loads the definitions.
+        from jelou_assets.facts_cleaning import clean_conversations, facts_to_arrow
+
         days = partition_days(context.partition_keys)
         pseudonym_key = jelou.user_key_secret()  # the account's: customers' ids never reach the facts
         for first in range(0, len(days), DAYS_PER_SESSION):

@@ -2,8 +2,8 @@
 
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import sqlalchemy as sa
 from dagster import AssetChecksDefinition, AssetCheckSeverity, DailyPartitionsDefinition, Definitions, definitions
 
@@ -11,6 +11,9 @@ from jelou_assets.daily_checks import DayResult, daily_checks, days_window
 from jelou_assets.partitions import daily_partitions
 from jelou_assets.settings import Settings
 from jelou_assets.warehouse.resource import WarehouseResource, rows_by_day
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RAW_IDS = sa.text(
     "SELECT partition_date, count(DISTINCT conversation_id) AS raw_ids FROM jelou.raw_conversations "
@@ -27,7 +30,7 @@ FLAGS = sa.text(
     "GROUP BY partition_date, sanity_flag ORDER BY partition_date, n DESC, sanity_flag"
 )
 
-def _per_day(found: dict[date, pd.DataFrame], days: Sequence[date], column: str) -> dict[date, int]:
+def _per_day(found: "dict[date, pd.DataFrame]", days: Sequence[date], column: str) -> dict[date, int]:
     """A grouped count per day of the run; 0 for a day without rows."""
     return {day: int(found[day][column].iloc[0]) if day in found else 0 for day in days}
 

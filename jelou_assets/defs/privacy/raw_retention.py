@@ -32,7 +32,6 @@ from pydantic import Field
 
 from jelou_assets.client import JelouResource
 from jelou_assets.defs.automation.status import TOGGLE_NOTE, schedule_status
-from jelou_assets.facts_cleaning import leaf_text
 from jelou_assets.privacy.pseudonyms import PSEUDONYM_FIELD, user_keys
 from jelou_assets.settings import Settings
 from jelou_assets.warehouse import tables
@@ -59,6 +58,8 @@ def redact_payload(text: str, key: str) -> str | None:
             value = holder.pop(field)
             changed = True
             if (parent, field) == ("user", "id"):
+                from jelou_assets.facts_cleaning import leaf_text  # needs pandas: only when a payload is redacted
+
                 pseudonym = user_keys([leaf_text(value)], key)[0]
                 if pseudonym is not None:
                     holder[PSEUDONYM_FIELD] = pseudonym

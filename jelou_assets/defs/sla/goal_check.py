@@ -2,8 +2,8 @@
 
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import sqlalchemy as sa
 from dagster import AssetChecksDefinition, AssetCheckSeverity, DailyPartitionsDefinition, Definitions, MetadataValue, definitions
 
@@ -11,6 +11,9 @@ from jelou_assets.daily_checks import DayResult, daily_checks, days_window
 from jelou_assets.partitions import daily_partitions
 from jelou_assets.settings import Settings
 from jelou_assets.warehouse.resource import WarehouseResource, rows_by_day
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BREACHED = sa.text(
     "SELECT partition_date, team_name, conversations, sla_attainment, attainment_goal, first_reply_p90_s, sla_target_s, "
@@ -25,7 +28,7 @@ def attainment_meets_goal(warehouse: WarehouseResource, days: Sequence[date]) ->
     return {day: _day_verdict(found.get(day)) for day in days}
 
 
-def _day_verdict(breached: pd.DataFrame | None) -> DayResult:
+def _day_verdict(breached: "pd.DataFrame | None") -> DayResult:
     rows = [] if breached is None else list(breached.itertuples())
     lines = [
         f"{r.team_name}: {r.sla_attainment:.1%} vs goal {r.attainment_goal:.0%} ({r.met} met, "

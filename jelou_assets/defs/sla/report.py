@@ -9,14 +9,17 @@ import io
 import os
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 import sqlalchemy as sa
 
 from jelou_assets.partitions import daily_asset_partitioning, daily_partitions, partition_days
 from jelou_assets.settings import Settings
 from jelou_assets.warehouse.resource import WarehouseResource
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TEAM_DAYS = sa.text(
     "SELECT partition_date, team_name, conversations, met, breached_conversations, unanswered, sla_attainment, "
@@ -44,10 +47,11 @@ def week_of(day: date) -> tuple[date, date]:
     return monday, monday + timedelta(days=6)
 
 
-def _chart(frame: pd.DataFrame, value: str, reference: str, title: str, ylabel: str) -> str:
+def _chart(frame: "pd.DataFrame", value: str, reference: str, title: str, ylabel: str) -> str:
     """One line per team over the week's days, its goal or target dashed in the same colour; SVG text."""
     # A Figure of its own rather than pyplot: no global figure state to leak or GUI backend to choose on a
     # server (matplotlib's advice for web servers).
+    import pandas as pd
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(9, 3.6))
@@ -77,7 +81,7 @@ def _share(numerator: float, denominator: float) -> str:
     return f"{numerator / denominator:.1%}" if denominator else "–"
 
 
-def render_week(team_days: pd.DataFrame, operators: pd.DataFrame, monday: date, sunday: date) -> str:
+def render_week(team_days: "pd.DataFrame", operators: "pd.DataFrame", monday: date, sunday: date) -> str:
     """The week's page: trends against goals, the breached team-days, the worst operators, the unanswered share."""
     title = f"SLA report, week of {monday.isoformat()} to {sunday.isoformat()}"
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
