@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from jelou_assets.definitions import build_definitions
 from jelou_assets.settings import PROJECT_ROOT
 
 DG = str(Path(sys.executable).parent / "dg")
@@ -30,6 +31,15 @@ def test_dg_list_defs_shows_the_assets_jobs_schedules_and_sensors():
     for name in ("raw_conversations", "conversation_facts", "team_sla_daily", "sla_report", "jelou_sla_job",
                  "daily_sla_schedule", "sla_breach_sensor"):
         assert f'"{name}"' in listed.stdout, name
+
+
+def test_each_defs_folder_puts_its_assets_in_its_own_ui_group():
+    # The folders' defs.yaml name the group once; no asset names it itself.
+    graph = build_definitions().resolve_asset_graph()
+    groups = {node.key.to_user_string(): node.group_name for node in graph.asset_nodes}
+    assert {groups["raw_conversations"], groups["conversation_facts"]} == {"jelou"}
+    assert {group for key, group in groups.items() if key not in ("raw_conversations", "conversation_facts")} == {"sla"}
+    assert {"team_sla_daily", "sla_policies", "sla_report"} <= groups.keys()
 
 
 def test_loading_the_definitions_imports_neither_pandas_nor_matplotlib():

@@ -31,19 +31,18 @@ def conversation_facts_asset(partitions: DailyPartitionsDefinition, response_tim
     @asset(
         deps=[AssetKey("raw_conversations")],
         **daily_asset_partitioning(partitions),
-        pool="jelou_warehouse",
-        group_name="jelou",
         kinds={"python", "pandas"},
-        description="One typed row per conversation: UTC timestamps, nulls for missing values, sanity flags.",
+        pool="jelou_warehouse",
     )
     def conversation_facts(
         context: AssetExecutionContext, warehouse: WarehouseResource, jelou: JelouResource
     ) -> MaterializeResult:
+        """One typed row per conversation: UTC timestamps, nulls for missing values, sanity flags."""
         # Cleaning needs pandas: imported by the step that cleans, not by every process that loads the definitions.
         from jelou_assets.facts_cleaning import clean_conversations, facts_to_arrow
 
-        days = partition_days(context.partition_keys)
         pseudonym_key = jelou.user_key_secret()  # the account's: customers' ids never reach the facts
+        days = partition_days(context.partition_keys)
         for first in range(0, len(days), DAYS_PER_SESSION):
             with warehouse.session() as session:
                 for number, day in enumerate(days[first:first + DAYS_PER_SESSION], start=first + 1):

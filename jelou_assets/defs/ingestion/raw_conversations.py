@@ -121,13 +121,12 @@ def raw_conversations_asset(
         **daily_asset_partitioning(partitions),
         retry_policy=retry_policy,
         pool="jelou_api",
-        group_name="jelou",
         kinds={"python", "api"},
-        description="Every conversation the Jelou API returns for each local day, as received (JSON text).",
     )
     def raw_conversations(
         context: AssetExecutionContext, jelou: JelouResource, warehouse: WarehouseResource
     ) -> MaterializeResult:
+        """Every conversation the Jelou API returns for each local day, as received (JSON text)."""
         days = partition_days(context.partition_keys)
         learned = last_learned_rate(warehouse)
         client = jelou.get_client(log=context.log, learned_requests_per_second=learned)

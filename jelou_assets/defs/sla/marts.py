@@ -43,9 +43,6 @@ class SlaDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         return AssetKey(dbt_resource_props["name"])
 
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
-        return "sla"
-
 
 def build_window(context: AssetExecutionContext) -> dict[str, str]:
     """The run's local days, first and last inclusive: one day or a whole backfill range alike."""

@@ -138,7 +138,6 @@ def sla_report_asset(partitions: dg.DailyPartitionsDefinition, directory: Path) 
     @dg.asset(
         deps=[dg.AssetKey("team_sla_daily"), dg.AssetKey("operator_sla_daily")],
         **daily_asset_partitioning(partitions),
-        group_name="sla",
         kinds={"python", "html"},
         description="A self-contained HTML page per week (JELOU_REPORTS_DIR): each team's attainment and p90 "
         "against its goal, the breached team-days, the lowest-attaining operators, the unanswered share.",
