@@ -25,7 +25,11 @@ from jelou_assets_tests.support.sla_reference import Calendars, assert_mart_equa
 from jelou_assets_tests.support.dbt_marts import FACT_COLUMNS, MARTS, Warehouse, assert_all_passed, with_fact_dtypes
 from jelou_assets_tests.support.postgres import private_database
 
-pytestmark = pytest.mark.xdist_group("business_hours")
+# One worker per engine builds that engine's module-scoped warehouse once; the engines run side by side.
+ENGINES = [
+    pytest.param("duckdb", marks=pytest.mark.xdist_group("business_hours_duckdb")),
+    pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.xdist_group("business_hours_postgres")]),
+]
 
 ACCOUNT_ZONE = ZoneInfo("America/Guayaquil")
 # Thursday 27 March to Wednesday 2 April 2025: a weekend, Madrid's change to summer time on the night of
@@ -118,7 +122,7 @@ def business_hours_postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=ENGINES)
 def hours_warehouse(request, tmp_path_factory) -> Warehouse:
     """The week's facts, the test's calendars, every SLA model built (`dbt build`, no window)."""
     workdir = tmp_path_factory.mktemp(f"hours_{request.param}")

@@ -47,8 +47,12 @@ from jelou_assets_tests.support.sla_reference import (
     reference_team_sla,
 )
 
-# The scenario warehouses are session-scoped (other modules run between these tests on a worker): one worker builds them once (pytest-xdist --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("sla_marts")
+# The scenario warehouses are session-scoped (other modules run between these tests on a worker): one worker
+# per engine builds each once, and the two engines' tests run side by side (pytest-xdist --dist loadgroup).
+ENGINES = [
+    pytest.param("duckdb", marks=pytest.mark.xdist_group("sla_marts_duckdb")),
+    pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.xdist_group("sla_marts_postgres")]),
+]
 
 DAYS = [dt.date(2025, 3, 1) + dt.timedelta(days=offset) for offset in range(5)]  # Saturday to Wednesday
 DAY_WITHOUT_REPLIES = DAYS[3]
@@ -169,7 +173,7 @@ def sla_postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="session", params=ENGINES)
 def sla_warehouse(request, tmp_path_factory) -> Warehouse:
     """Facts for DAYS loaded and both marts fully built (`dbt build`, no window)."""
     workdir = tmp_path_factory.mktemp(f"sla_{request.param}")
