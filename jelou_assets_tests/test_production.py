@@ -339,7 +339,8 @@ def test_daemon_and_webserver_run_a_backfill_end_to_end(production_databases, tm
 
         def first_tick(sensor: str):
             status, ticks = gql.sensor_ticks(client, location, sensor)
-            return status == "RUNNING" and ticks
+            # A tick is listed as STARTED while it runs; its outcome is there once it has ended.
+            return ticks if status == "RUNNING" and ticks and ticks[0]["status"] != "STARTED" else None
 
         # The daemon ticks the sensors on its own (JELOU_AUTOMATION=running): the breach sensor starts from now.
         ticks = processes.wait_for("sla_breach_sensor's first tick", lambda: first_tick("sla_breach_sensor"), 120, 2)
