@@ -139,10 +139,10 @@ def sla_report_asset(partitions: dg.DailyPartitionsDefinition, directory: Path) 
         deps=[dg.AssetKey("team_sla_daily"), dg.AssetKey("operator_sla_daily")],
         **daily_asset_partitioning(partitions),
         kinds={"python", "html"},
-        description="A self-contained HTML page per week (JELOU_REPORTS_DIR): each team's attainment and p90 "
-        "against its goal, the breached team-days, the lowest-attaining operators, the unanswered share.",
     )
     def sla_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        """A self-contained HTML page per week (JELOU_REPORTS_DIR): each team's attainment and p90 against its
+        goal, the breached team-days, the lowest-attaining operators, the unanswered share."""
         days = partition_days(context.partition_keys)
         pages = {monday: write_week(warehouse, directory, monday) for monday in sorted({week_of(d)[0] for d in days})}
         for day in days:
