@@ -26,7 +26,7 @@ def test_an_xdist_group_runs_on_one_worker(tmp_path: Path):
     (tmp_path / "test_grouped.py").write_text(GROUPED_MODULE, encoding="utf-8")
     ran = subprocess.run(
         [sys.executable, "-m", "pytest", "-n", "3", "--dist", "loadgroup", "-p", "no:cacheprovider", "-rA",
-         "-o", "addopts=", str(tmp_path)],
+         str(tmp_path)],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
     assert ran.returncode == 0, ran.stdout[-2000:]

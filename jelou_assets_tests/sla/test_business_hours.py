@@ -23,13 +23,7 @@ import pytest
 from jelou_assets.sla.dbt_project import DBT_PROJECT_DIR
 from jelou_assets_tests.support.sla_reference import Calendars, assert_mart_equal, normalise, reference_conversation_sla
 from jelou_assets_tests.support.dbt_marts import FACT_COLUMNS, MARTS, Warehouse, assert_all_passed, with_fact_dtypes
-from jelou_assets_tests.support.postgres import private_database
-
-# One worker per engine builds that engine's module-scoped warehouse once; the engines run side by side.
-ENGINES = [
-    pytest.param("duckdb", marks=pytest.mark.xdist_group("business_hours_duckdb")),
-    pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.xdist_group("business_hours_postgres")]),
-]
+from jelou_assets_tests.support.postgres import engines_grouped, private_database
 
 ACCOUNT_ZONE = ZoneInfo("America/Guayaquil")
 # Thursday 27 March to Wednesday 2 April 2025: a weekend, Madrid's change to summer time on the night of
@@ -122,7 +116,7 @@ def business_hours_postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module", params=ENGINES)
+@pytest.fixture(scope="module", params=engines_grouped("business_hours"))
 def hours_warehouse(request, tmp_path_factory) -> Warehouse:
     """The week's facts, the test's calendars, every SLA model built (`dbt build`, no window)."""
     workdir = tmp_path_factory.mktemp(f"hours_{request.param}")

@@ -31,7 +31,7 @@ from jelou_assets_tests.support.dbt_marts import (
     assert_all_passed,
     with_fact_dtypes,
 )
-from jelou_assets_tests.support.postgres import private_database
+from jelou_assets_tests.support.postgres import engines_grouped, private_database
 from jelou_assets_tests.support.sla_reference import (
     COUNT_COLUMNS,
     TEXT_COLUMNS,
@@ -46,13 +46,6 @@ from jelou_assets_tests.support.sla_reference import (
     reference_period_sla,
     reference_team_sla,
 )
-
-# The scenario warehouses are session-scoped (other modules run between these tests on a worker): one worker
-# per engine builds each once, and the two engines' tests run side by side (pytest-xdist --dist loadgroup).
-ENGINES = [
-    pytest.param("duckdb", marks=pytest.mark.xdist_group("sla_marts_duckdb")),
-    pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.xdist_group("sla_marts_postgres")]),
-]
 
 DAYS = [dt.date(2025, 3, 1) + dt.timedelta(days=offset) for offset in range(5)]  # Saturday to Wednesday
 DAY_WITHOUT_REPLIES = DAYS[3]
@@ -173,7 +166,7 @@ def sla_postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session", params=ENGINES)
+@pytest.fixture(scope="session", params=engines_grouped("sla_marts"))
 def sla_warehouse(request, tmp_path_factory) -> Warehouse:
     """Facts for DAYS loaded and both marts fully built (`dbt build`, no window)."""
     workdir = tmp_path_factory.mktemp(f"sla_{request.param}")

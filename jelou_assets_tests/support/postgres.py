@@ -40,3 +40,12 @@ def reset_schema(url: str) -> None:
     with engine.begin() as connection:
         connection.execute(sa.text("DROP SCHEMA IF EXISTS jelou CASCADE"))
     engine.dispose()
+
+
+def engines_grouped(setup: str) -> list:
+    """Both warehouse engines as params of a fixture whose setup is expensive and shared: each engine's tests
+    in an xdist group of their own, so one worker builds that engine's setup once and the engines run side by side."""
+    return [
+        pytest.param("duckdb", marks=pytest.mark.xdist_group(f"{setup}_duckdb")),
+        pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.xdist_group(f"{setup}_postgres")]),
+    ]
