@@ -3,12 +3,14 @@ real local HTTP server."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from dagster import Definitions, build_sensor_context, materialize
+from dagster import DagsterInstance, Definitions, build_sensor_context, materialize
 
 from jelou_assets.alerts.outbox import SensorState
 from jelou_assets.alerts.sinks import AlertSinks
@@ -20,7 +22,9 @@ from jelou_assets.defs.automation.sensors import sla_breach_sensor as breach_sen
 from jelou_assets_tests.support.project import PARTITION_TIMEZONE, conversation_facts, raw_conversations, sla_marts
 from jelou_assets.emulator import JelouEmulator
 from jelou_assets.sla.dbt_project import dbt_cli_resource
+from jelou_assets.warehouse.resource import WarehouseResource
 from jelou_assets_tests.support.emulated_api import jelou_for
+from jelou_assets_tests.support.postgres import engines_grouped, warehouse_of_its_own
 from jelou_assets_tests.support.receiver import Receiver
 
 DAYS = ("2025-03-01", "2025-03-02")
@@ -36,10 +40,14 @@ def webhook():
     receiver.close()
 
 
+def small_days_emulator() -> JelouEmulator:
+    # 60 a day over five teams: some teams fall under the 10-conversation minimum sample.
+    return JelouEmulator(per_day=60, seed=5, now=datetime(2025, 3, 20, tzinfo=timezone.utc))
+
+
 @pytest.fixture
 def small_emulator():
-    # 60 a day over five teams: some teams fall under the 10-conversation minimum sample.
-    with JelouEmulator(per_day=60, seed=5, now=datetime(2025, 3, 20, tzinfo=timezone.utc)) as emu:
+    with small_days_emulator() as emu:
         yield emu
 
 
@@ -55,6 +63,26 @@ def build(emu, warehouse, instance, first=DAYS[0], last=DAYS[-1]):
     tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
     assert materialize([raw_conversations, conversation_facts, sla_marts], resources=pipeline_resources(emu, warehouse),
                        tags=tags, instance=instance).success
+
+
+@dataclass
+class BuiltDays:
+    warehouse: WarehouseResource
+    instance: DagsterInstance
+    cursor: str  # the breach sensor's, from before the build: its next tick sees the build's materializations
+
+
+@pytest.fixture(scope="module", params=engines_grouped("sensors"))
+def built_days(request, tmp_path_factory) -> Iterator[BuiltDays]:
+    """Both DAYS built from the small emulator on a fresh warehouse, shared by the tests that tick the breach
+    sensor once over that build, each with sinks of its own (a tick changes neither the instance nor the warehouse)."""
+    with (small_days_emulator() as emu, DagsterInstance.ephemeral() as instance,
+          warehouse_of_its_own(request.param, tmp_path_factory, "sensors") as url):
+        warehouse = WarehouseResource(url=url)
+        warehouse.ensure_tables()
+        cursor = tick(sla_breach_sensor, instance, None, warehouse=warehouse, alerts=AlertSinks())  # starts from now
+        build(emu, warehouse, instance)
+        yield BuiltDays(warehouse, instance, cursor)
 
 
 def tick(sensor, instance, cursor, **resources):
@@ -76,11 +104,9 @@ def alerted(receiver) -> set[tuple[str, str]]:
     return {(b["fields"]["day"], b["fields"]["team"]) for b in receiver.bodies if b["kind"] == "sla_breach"}
 
 
-def test_each_breach_alerts_once_and_small_samples_never(small_emulator, warehouse, instance, webhook):
-    sinks = AlertSinks(webhook_url=webhook.url)
-    cursor = tick(sla_breach_sensor, instance, None, warehouse=warehouse, alerts=sinks)  # starts from now
-    build(small_emulator, warehouse, instance)
-    cursor = tick(sla_breach_sensor, instance, cursor, warehouse=warehouse, alerts=sinks)
+def test_each_breach_alerts_once_and_small_samples_never(built_days, webhook):
+    warehouse, instance, sinks = built_days.warehouse, built_days.instance, AlertSinks(webhook_url=webhook.url)
+    cursor = tick(sla_breach_sensor, instance, built_days.cursor, warehouse=warehouse, alerts=sinks)
 
     expected = breaches(warehouse)
     small = breaches(warehouse, minimum=0) - expected
@@ -112,12 +138,10 @@ def test_rematerializing_alerts_again_only_where_the_numbers_changed(warehouse, 
     assert all(b["kind"] == "sla_breach" for b in repeated)
 
 
-def test_a_failing_sink_is_retried_on_the_next_tick_without_losing_alerts(small_emulator, warehouse, instance, webhook):
-    sinks = AlertSinks(webhook_url=webhook.url)
-    cursor = tick(sla_breach_sensor, instance, None, warehouse=warehouse, alerts=sinks)
-    build(small_emulator, warehouse, instance)
+def test_a_failing_sink_is_retried_on_the_next_tick_without_losing_alerts(built_days, webhook):
+    warehouse, instance, sinks = built_days.warehouse, built_days.instance, AlertSinks(webhook_url=webhook.url)
     webhook.failures = 10_000
-    cursor = tick(sla_breach_sensor, instance, cursor, warehouse=warehouse, alerts=sinks)
+    cursor = tick(sla_breach_sensor, instance, built_days.cursor, warehouse=warehouse, alerts=sinks)
     assert webhook.bodies == [] and len(SensorState.from_cursor(cursor).pending) == len(breaches(warehouse))
     webhook.failures = 0
     cursor = tick(sla_breach_sensor, instance, cursor, warehouse=warehouse, alerts=sinks)
@@ -125,13 +149,12 @@ def test_a_failing_sink_is_retried_on_the_next_tick_without_losing_alerts(small_
     assert SensorState.from_cursor(cursor).pending == []
 
 
-def test_slack_receives_the_alert_through_dagster_slack(small_emulator, warehouse, instance):
+def test_slack_receives_the_alert_through_dagster_slack(built_days):
+    warehouse = built_days.warehouse
     slack = Receiver(slack=True)
     try:
         sinks = AlertSinks(slack_token="xoxb-test", slack_channel="#support-sla", slack_api_url=slack.url + "/api/")
-        cursor = tick(sla_breach_sensor, instance, None, warehouse=warehouse, alerts=sinks)
-        build(small_emulator, warehouse, instance)
-        tick(sla_breach_sensor, instance, cursor, warehouse=warehouse, alerts=sinks)
+        tick(sla_breach_sensor, built_days.instance, built_days.cursor, warehouse=warehouse, alerts=sinks)
     finally:
         slack.close()
     assert slack.paths and set(slack.paths) == {"/api/chat.postMessage"}
@@ -170,11 +193,9 @@ def breach_rows(warehouse, minimum=10) -> dict[tuple[str, str], dict]:
     return {(str(r["partition_date"])[:10], r["team_name"]): r for r in rows.to_dict("records")}
 
 
-def test_breach_alert_names_met_breached_and_unanswered_and_links_the_conversations(small_emulator, warehouse, instance, webhook):
-    sinks = AlertSinks(webhook_url=webhook.url)
-    cursor = tick(sla_breach_sensor, instance, None, warehouse=warehouse, alerts=sinks)
-    build(small_emulator, warehouse, instance)
-    tick(sla_breach_sensor, instance, cursor, warehouse=warehouse, alerts=sinks)
+def test_breach_alert_names_met_breached_and_unanswered_and_links_the_conversations(built_days, webhook):
+    warehouse, sinks = built_days.warehouse, AlertSinks(webhook_url=webhook.url)
+    tick(sla_breach_sensor, built_days.instance, built_days.cursor, warehouse=warehouse, alerts=sinks)
     rows = breach_rows(warehouse)
     assert webhook.bodies and any(row["unanswered"] for row in rows.values())
     for body in webhook.bodies:

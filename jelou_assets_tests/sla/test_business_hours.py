@@ -128,7 +128,7 @@ def hours_warehouse(request, tmp_path_factory) -> Warehouse:
     warehouse = Warehouse(url, workdir, project)
     warehouse.create_facts_table()
     warehouse.load_facts(business_hours_facts())
-    warehouse.initial_build = warehouse.dbt("build")
+    warehouse.initial_build = warehouse.dbt("build", unit_tests=True)
     yield warehouse
     warehouse.engine.dispose()
 
@@ -200,11 +200,11 @@ def test_a_window_rebuilt_on_business_hours_equals_the_reference(hours_warehouse
                                & changed["first_reply_ms"].isna()]
     changed.loc[on_holiday, "first_reply_ms"] = 9 * 3_600_000
     hours_warehouse.load_facts(changed)
-    assert_all_passed(hours_warehouse.dbt("build", vars={"min_date": HOLIDAY.isoformat(), "max_date": HOLIDAY.isoformat()}))
+    assert_all_passed(hours_warehouse.dbt("build", window={"min_date": HOLIDAY.isoformat(), "max_date": HOLIDAY.isoformat()}))
     for name, (grain, reference) in MARTS.items():
         assert_mart_equal(hours_warehouse.read_mart(name), normalise(reference(changed, POLICIES, CALENDARS), grain), grain)
     hours_warehouse.load_facts(original)
-    assert_all_passed(hours_warehouse.dbt("build", vars={"min_date": HOLIDAY.isoformat(), "max_date": HOLIDAY.isoformat()}))
+    assert_all_passed(hours_warehouse.dbt("build", window={"min_date": HOLIDAY.isoformat(), "max_date": HOLIDAY.isoformat()}))
 
 
 BAD_SEEDS = {

@@ -137,7 +137,7 @@ def _fact(day, index, team, operator, state, first_reply_ms, rng, origin="whatsa
 
 
 def one_day(day: dt.date) -> dict[str, str]:
-    """dbt vars of a run of one day, as Dagster passes them for one partition."""
+    """The dbt window of a run of one day, as Dagster passes it for one partition."""
     return {"min_date": day.isoformat(), "max_date": day.isoformat()}
 
 
@@ -179,7 +179,7 @@ def sla_warehouse(request, tmp_path_factory) -> Warehouse:
     warehouse = Warehouse(url, workdir)
     warehouse.create_facts_table()
     warehouse.load_facts(synthetic_facts())
-    warehouse.initial_build = warehouse.dbt("build")
+    warehouse.initial_build = warehouse.dbt("build", unit_tests=True)
     yield warehouse
     warehouse.engine.dispose()
 
@@ -400,8 +400,8 @@ def test_rerun_window_replaces_exactly_its_days(sla_warehouse):
     changed = pd.concat([changed, pd.DataFrame([late])], ignore_index=True)
     sla_warehouse.load_facts(changed)
 
-    vars = {"min_date": window[0].isoformat(), "max_date": window[1].isoformat()}
-    statuses = sla_warehouse.dbt("build", "--exclude", "tag:weekly", "tag:monthly", vars=vars)
+    window_days = {"min_date": window[0].isoformat(), "max_date": window[1].isoformat()}
+    statuses = sla_warehouse.dbt("build", "--exclude", "tag:weekly", "tag:monthly", window=window_days)
     assert_all_passed(statuses)  # reconciliation is limited to the window, so the stale DAYS[0] is fine
     after = {name: sla_warehouse.read_mart(name) for name in DAILY_MARTS}
 
@@ -417,13 +417,13 @@ def test_rerun_window_replaces_exactly_its_days(sla_warehouse):
     assert after["team_sla_daily"].loc[day0, "conversations"].sum() == (original["partition_date"] == DAYS[0]).sum()
 
     # the same window again changes nothing and duplicates nothing
-    sla_warehouse.dbt("run", "--exclude", "tag:weekly", "tag:monthly", vars=vars)
+    sla_warehouse.dbt("run", "--exclude", "tag:weekly", "tag:monthly", window=window_days)
     for name, (grain, _) in DAILY_MARTS.items():
         assert_mart_equal(sla_warehouse.read_mart(name), after[name], grain)
 
     # take the late DAYS[0] conversation back out: facts and marts agree everywhere again
     sla_warehouse.load_facts(changed[changed["conversation_id"] != late["conversation_id"]].reset_index(drop=True))
-    assert_all_passed(sla_warehouse.dbt("build", vars=one_day(DAYS[0])))
+    assert_all_passed(sla_warehouse.dbt("build", window=one_day(DAYS[0])))
     assert_marts_match_reference(sla_warehouse)
 
 
@@ -436,11 +436,11 @@ def test_a_rollup_rebuilt_for_one_day_recomputes_its_whole_period(sla_warehouse)
     replies = changed.index[(changed["partition_date"] == day)][:5]
     changed.loc[replies, "first_reply_ms"] = 1_000  # replies that arrived since
     sla_warehouse.load_facts(changed)
-    assert_all_passed(sla_warehouse.dbt("build", vars=one_day(day)))
+    assert_all_passed(sla_warehouse.dbt("build", window=one_day(day)))
     assert_rollups_match_reference(sla_warehouse, changed)
 
     sla_warehouse.load_facts(original)
-    assert_all_passed(sla_warehouse.dbt("build", vars=one_day(day)))
+    assert_all_passed(sla_warehouse.dbt("build", window=one_day(day)))
     assert_rollups_match_reference(sla_warehouse)
 
 
@@ -483,7 +483,7 @@ def test_a_row_breaking_column_rules_fails_row_rules_once_per_broken_rule(sla_wa
     assert set(failures["team_name"]) == {"Ventas"}
     assert set(pd.to_datetime(failures["partition_date"]).dt.date) == {DAYS[0]}
 
-    assert_all_passed(sla_warehouse.dbt("build", "--select", "team_sla_daily", vars=one_day(DAYS[0])))
+    assert_all_passed(sla_warehouse.dbt("build", "--select", "team_sla_daily", window=one_day(DAYS[0])))
     assert_marts_match_reference(sla_warehouse)
 
 
@@ -492,14 +492,14 @@ def test_row_rules_check_only_the_days_of_the_run(sla_warehouse):
     sla_warehouse.execute(
         f"update jelou.team_sla_daily set reply_rate = 1.5 where partition_date = '{DAYS[0].isoformat()}'"
     )
-    assert sla_warehouse.dbt("test", "--select", "team_sla_daily_row_rules", vars=one_day(DAYS[1])) == {
+    assert sla_warehouse.dbt("test", "--select", "team_sla_daily_row_rules", window=one_day(DAYS[1])) == {
         "team_sla_daily_row_rules": "pass"
     }
     assert sla_warehouse.dbt(
-        "test", "--select", "team_sla_daily_row_rules", vars=one_day(DAYS[0]), expect_success=False
+        "test", "--select", "team_sla_daily_row_rules", window=one_day(DAYS[0]), expect_success=False
     ) == {"team_sla_daily_row_rules": "fail"}
 
-    sla_warehouse.dbt("run", "--select", "team_sla_daily", vars=one_day(DAYS[0]))
+    sla_warehouse.dbt("run", "--select", "team_sla_daily", window=one_day(DAYS[0]))
     assert_marts_match_reference(sla_warehouse)
 
 

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from jelou_assets.sla.dbt_env import dbt_env_from_url
-from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from jelou_assets.defs.sla.marts import BUILD_ARGS
+from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR, WINDOW_ENV
 from jelou_assets_tests.support.sla_reference import (
     OPERATOR_GRAIN,
     OPERATOR_PERIOD_GRAIN,
@@ -122,18 +123,24 @@ class Warehouse:
         aliases = {"varchar": "text", "double": "double precision", "float8": "double precision", "int8": "bigint"}
         return {name: aliases.get(type_.lower(), type_.lower()) for name, type_ in rows}
 
-    def dbt(self, command: str, *args: str, vars: dict | None = None, expect_success: bool = True) -> dict[str, str]:
-        """Run `dbt <command>` from dbt_project/; return {node name: status} from run_results.json."""
+    def dbt(
+        self, command: str, *args: str, window: dict | None = None, unit_tests: bool = False, expect_success: bool = True
+    ) -> dict[str, str]:
+        """Run `dbt <command>` from dbt_project/ as the `sla_marts` asset runs it: over `window` ({min_date,
+        max_date}; none: every day) passed in the environment, so dbt keeps partial parsing from one window to
+        the next, and without dbt's unit tests (they check the SQL, not the data) unless `unit_tests`; return
+        {node name: status} from run_results.json."""
+        skipped = () if unit_tests or command not in ("build", "test") else BUILD_ARGS
         argv = [
-            DBT_EXECUTABLE, command, *args,
+            DBT_EXECUTABLE, command, *args, *skipped,
             "--profiles-dir", str(self.project),
             "--project-dir", str(self.project),
             "--target-path", str(self.workdir / "target"),
             "--log-path", str(self.workdir / "logs"),
         ]
-        if vars is not None:
-            argv += ["--vars", json.dumps(vars)]
-        completed = subprocess.run(argv, cwd=self.project, env=self.dbt_env, capture_output=True, text=True, timeout=300)
+        env = {key: value for key, value in self.dbt_env.items() if key not in WINDOW_ENV.values()}
+        env.update({WINDOW_ENV[name]: day for name, day in (window or {}).items()})
+        completed = subprocess.run(argv, cwd=self.project, env=env, capture_output=True, text=True, timeout=300)
         output = completed.stdout + completed.stderr
         self.last_output = output
         assert (completed.returncode == 0) == expect_success, f"dbt {command} returned {completed.returncode}:\n{output}"

@@ -49,3 +49,14 @@ def engines_grouped(setup: str) -> list:
         pytest.param("duckdb", marks=pytest.mark.xdist_group(f"{setup}_duckdb")),
         pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.xdist_group(f"{setup}_postgres")]),
     ]
+
+
+@contextmanager
+def warehouse_of_its_own(engine: str, tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[str]:
+    """The URL of a new, empty warehouse on `engine` ('duckdb' or 'postgres'), for a fixture that keeps its tables
+    between the tests sharing it."""
+    if engine == "duckdb":
+        yield f"duckdb:///{tmp_path_factory.mktemp(name) / 'warehouse.duckdb'}"
+    else:
+        with private_database(f"jelou_{name}") as url:
+            yield url
