@@ -26,7 +26,7 @@ from jelou_assets.settings import PROJECT_ROOT
 
 DOC = PROJECT_ROOT / "docs" / "RELIABILITY.md"
 BEGIN, END = "<!-- reliability:results -->", "<!-- /reliability:results -->"
-# Sections in the order; a module not listed here lands under "Other".
+# Sections in the order docs/RELIABILITY.md presents them; a module not listed here lands under "Other".
 SECTIONS = {
     "test_reliability_api_faults": "Faults from the API",
     "test_reliability_crashes": "Crashes: SIGKILL during each write",
