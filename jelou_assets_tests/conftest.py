@@ -14,13 +14,6 @@ from jelou_assets_tests.support.emulated_api import jelou_for
 from jelou_assets_tests.support.postgres import private_database, reset_schema
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests marked slow (minutes: the production stack's backfill, the crash runs, concurrent runs) go
-    first, each file's in its own order: pytest-xdist hands work out in collection order, and a long test
-    handed out last keeps the suite running on one worker while the others have nothing left to do."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
 @pytest.fixture
 def emulator() -> Iterator[JelouEmulator]:
     with JelouEmulator(per_day=120, seed=11) as emu:
