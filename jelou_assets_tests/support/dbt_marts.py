@@ -12,8 +12,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from jelou_assets.sla.dbt_env import dbt_env_from_url
 from jelou_assets.defs.sla.marts import BUILD_ARGS
+from jelou_assets.sla.dbt_env import dbt_env_from_url
 from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR, WINDOW_ENV
 from jelou_assets_tests.support.sla_reference import (
     OPERATOR_GRAIN,
