@@ -23,7 +23,7 @@ import pytest
 from jelou_assets.sla.dbt_project import DBT_PROJECT_DIR
 from jelou_assets_tests.support.sla_reference import Calendars, assert_mart_equal, normalise, reference_conversation_sla
 from jelou_assets_tests.support.dbt_marts import FACT_COLUMNS, MARTS, Warehouse, assert_all_passed, with_fact_dtypes
-from jelou_assets_tests.support.postgres import engines_grouped, private_database
+from jelou_assets_tests.support.postgres import engines_grouped, warehouse_of_its_own
 
 ACCOUNT_ZONE = ZoneInfo("America/Guayaquil")
 # Thursday 27 March to Wednesday 2 April 2025: a weekend, Madrid's change to summer time on the night of
@@ -109,28 +109,18 @@ def copy_of_the_project(destination: Path) -> Path:
 # ------------------------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(scope="module")
-def business_hours_postgres_url() -> Iterator[str]:
-    """A database of this module's own: other modules' tests reset schema `jelou` of the shared one."""
-    with private_database("jelou_hours_test") as url:
-        yield url
-
-
 @pytest.fixture(scope="module", params=engines_grouped("business_hours"))
-def hours_warehouse(request, tmp_path_factory) -> Warehouse:
+def hours_warehouse(request, tmp_path_factory) -> Iterator[Warehouse]:
     """The week's facts, the test's calendars, every SLA model built (`dbt build`, no window)."""
     workdir = tmp_path_factory.mktemp(f"hours_{request.param}")
     project = copy_of_the_project(workdir / "dbt_project")
-    if request.param == "duckdb":
-        url = f"duckdb:///{workdir / 'warehouse.duckdb'}"
-    else:
-        url = request.getfixturevalue("business_hours_postgres_url")
-    warehouse = Warehouse(url, workdir, project)
-    warehouse.create_facts_table()
-    warehouse.load_facts(business_hours_facts())
-    warehouse.initial_build = warehouse.dbt("build", unit_tests=True)
-    yield warehouse
-    warehouse.engine.dispose()
+    with warehouse_of_its_own(request.param, tmp_path_factory, "hours") as url:
+        warehouse = Warehouse(url, workdir, project)
+        warehouse.create_facts_table()
+        warehouse.load_facts(business_hours_facts())
+        warehouse.initial_build = warehouse.dbt("build", unit_tests=True)
+        yield warehouse
+        warehouse.engine.dispose()
 
 
 def sla_tables(warehouse: Warehouse) -> dict[str, pd.DataFrame]:

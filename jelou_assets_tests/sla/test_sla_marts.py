@@ -31,7 +31,7 @@ from jelou_assets_tests.support.dbt_marts import (
     assert_all_passed,
     with_fact_dtypes,
 )
-from jelou_assets_tests.support.postgres import engines_grouped, private_database
+from jelou_assets_tests.support.postgres import engines_grouped, warehouse_of_its_own
 from jelou_assets_tests.support.sla_reference import (
     COUNT_COLUMNS,
     TEXT_COLUMNS,
@@ -160,28 +160,17 @@ def assert_rollups_match_reference(warehouse: Warehouse, facts: pd.DataFrame | N
 # ------------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(scope="session")
-def sla_postgres_url() -> Iterator[str]:
-    with private_database("jelou_sla_test") as url:
-        yield url
-
-
 @pytest.fixture(scope="session", params=engines_grouped("sla_marts"))
-def sla_warehouse(request, tmp_path_factory) -> Warehouse:
+def sla_warehouse(request, tmp_path_factory) -> Iterator[Warehouse]:
     """Facts for DAYS loaded and both marts fully built (`dbt build`, no window)."""
     workdir = tmp_path_factory.mktemp(f"sla_{request.param}")
-    if request.param == "duckdb":
-        # not jelou.duckdb: DuckDB names the catalog after the file, and a catalog `jelou`
-        # makes every `jelou.<table>` reference ambiguous with the schema `jelou`
-        url = f"duckdb:///{workdir / 'warehouse.duckdb'}"
-    else:
-        url = request.getfixturevalue("sla_postgres_url")
-    warehouse = Warehouse(url, workdir)
-    warehouse.create_facts_table()
-    warehouse.load_facts(synthetic_facts())
-    warehouse.initial_build = warehouse.dbt("build", unit_tests=True)
-    yield warehouse
-    warehouse.engine.dispose()
+    with warehouse_of_its_own(request.param, tmp_path_factory, "sla_marts") as url:
+        warehouse = Warehouse(url, workdir)
+        warehouse.create_facts_table()
+        warehouse.load_facts(synthetic_facts())
+        warehouse.initial_build = warehouse.dbt("build", unit_tests=True)
+        yield warehouse
+        warehouse.engine.dispose()
 
 
 # --------------------------------------------------------------------------- tests

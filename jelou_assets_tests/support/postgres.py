@@ -56,6 +56,8 @@ def warehouse_of_its_own(engine: str, tmp_path_factory: pytest.TempPathFactory, 
     """The URL of a new, empty warehouse on `engine` ('duckdb' or 'postgres'), for a fixture that keeps its tables
     between the tests sharing it."""
     if engine == "duckdb":
+        # not jelou.duckdb: DuckDB names the catalog after the file, and a catalog `jelou` makes every
+        # `jelou.<table>` reference ambiguous with the schema `jelou`
         yield f"duckdb:///{tmp_path_factory.mktemp(name) / 'warehouse.duckdb'}"
     else:
         with private_database(f"jelou_{name}") as url:
