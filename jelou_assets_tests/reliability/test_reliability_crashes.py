@@ -42,6 +42,7 @@ from jelou_assets_tests.support.crash_helpers import (
     start_run,
     table_names,
     wait_for,
+    wait_for_step,
 )
 
 # Each engine's tests share one undisturbed reference run (session-scoped: other modules' tests run between them on a
@@ -189,6 +190,7 @@ def kill_during_duckdb_write(step: str) -> Callable[[Run, str], str]:
                 return (held, done) if done < len(DAYS) else None
             return None
 
+        wait_for_step(run, step)
         holders, done = wait_for(writing_a_later_day, run, f"{step} writing a day after the first of {len(DAYS)}")
         kill_group(run)
         return (f"{step}: pid {holders[0]} had {path.name} open after day 1 of {len(DAYS)} was logged, with "
@@ -221,6 +223,8 @@ def kill_during_dbt_marts(run: Run, url: str) -> str:
                     marts.append(mart)
         return len(marts) == 2 and any("dbt build" in command for command in command_lines(run.pgid))
 
+    # Polled gently until dbt is running: the fast polls start with its log.
+    wait_for(log.started, run, "dbt's log of this run", interval_s=0.1)
     wait_for(second_mart_started, run, "dbt building the second mart", interval_s=0.005)
     kill_group(run)
     return (f"sla_marts: dbt subprocess alive; dbt log shows {marts[0]} built and {marts[1]} started; "
@@ -242,6 +246,7 @@ def kill_during_postgres_copy(run: Run, url: str) -> str:
             found = watcher.execute(query).fetchone()
             return found if found and _day_done(run, "raw_conversations", 1) else None
 
+        wait_for_step(run, "raw_conversations")
         pid, state, wait_event, statement = wait_for(copy_in_flight, run, "the raw COPY of day 2", interval_s=0.005)
         kill_group(run)
         # The server notices the dead client and rolls back; nothing may stay locked for the re-run.

@@ -172,19 +172,30 @@ def step_started(home: Path, step_key: str) -> bool:
     return any(message.startswith("Started execution of step") for message in event_messages(home, step_key))
 
 
+def wait_for_step(run: Run, step_key: str) -> None:
+    """Wait, polling ten times a second, until `step_key` has started. The fast polls that catch a kill moment
+    begin only then: hundreds a second through the run's start-up and earlier steps would take a core from
+    the run being watched and from the tests beside it."""
+    wait_for(lambda: step_started(run.home, step_key), run, f"{step_key} to start", interval_s=0.1)
+
+
 class DbtLog:
     """dbt's JSON log of this run's invocation (dagster-dbt gives each invocation its own target directory)."""
 
     def __init__(self, home: Path) -> None:
         self.home, self.path, self.offset, self.lines = home, None, 0, []
 
-    def new_lines(self) -> list[str]:
+    def started(self) -> bool:
+        """Whether dbt has begun this run's log."""
         if self.path is None:
             rid = run_id(self.home)
             found = sorted(DBT_TARGET_DIR.glob(f"sla_marts-{rid[:7]}-*/dbt.log")) if rid else []
-            if not found:
-                return []
-            self.path = found[0]
+            self.path = found[0] if found else None
+        return self.path is not None
+
+    def new_lines(self) -> list[str]:
+        if not self.started():
+            return []
         with self.path.open("rb") as log:
             log.seek(self.offset)
             chunk = log.read()
