@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from dagster import AssetCheckKey, AssetKey, AssetSelection, Definitions, define_asset_job, materialize
 
 from jelou_assets_tests.support.project import (
-    PARTITIONS,
     conversation_facts,
     conversation_facts_checks,
     conversation_facts_sanity_check,
@@ -89,11 +88,9 @@ def test_checks_rerun_alone_catch_rows_deleted_after_the_load(emulator, warehous
     run(emulator, warehouse, instance, partition_key="2025-03-01")
     execute(warehouse, "DELETE FROM jelou.raw_conversations WHERE conversation_id IN "
                        "(SELECT conversation_id FROM jelou.raw_conversations ORDER BY conversation_id LIMIT 2)")
-    # Checks-only runs need the partitions stated: the way the UI's "Execute checks" runs them.
+    # A checks-only job, partitioned like the assets it checks: the way the UI's "Execute checks" runs them.
     checks_job = define_asset_job(
-        "recheck", selection=AssetSelection.checks_for_assets(raw_conversations, conversation_facts),
-        partitions_def=PARTITIONS,
-    )
+        "recheck", selection=AssetSelection.checks_for_assets(raw_conversations, conversation_facts))
     job = Definitions(assets=PIPELINE, jobs=[checks_job],
                       resources={"jelou": jelou_for(emulator), "warehouse": warehouse}).resolve_job_def("recheck")
     result = job.execute_in_process(tags={"dagster/partition": "2025-03-01"}, instance=instance, raise_on_error=False)

@@ -2,16 +2,16 @@
 JELOU_TEST_POSTGRES_URL is set) a fresh PostgreSQL database, checked column by column
 against the independent pandas implementation in sla_reference.py.
 
-dbt runs as a subprocess of the venv's `dbt`, configured only through
-`dbt_env_from_url(url)`, exactly as the pipeline does. Each engine's scenario shares one
-warehouse (session-scoped fixture `sla_warehouse`); every test leaves the marts consistent with the facts.
+dbt runs in the test process through its programmatic entry point, configured only through
+`dbt_env_from_url(url)` and the window's environment variables, as the pipeline configures it. Each
+engine's scenario shares one warehouse (session-scoped fixture `sla_warehouse`); every test leaves the marts
+consistent with the facts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
 from collections.abc import Iterator
 
 import numpy as np
@@ -19,7 +19,6 @@ import pandas as pd
 import pytest
 
 from jelou_assets.sla.dbt_env import dbt_env_from_url
-from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from jelou_assets_tests.support.dbt_marts import (
     CALENDARS,
     DAILY_MARTS,
@@ -499,10 +498,5 @@ def test_window_vars_are_validated(sla_warehouse):
         ({"min_date": DAYS[1].isoformat()}, "give both vars min_date and max_date"),
         ({"min_date": DAYS[2].isoformat(), "max_date": DAYS[1].isoformat()}, "is after max_date"),
     ]:
-        completed = subprocess.run(
-            [DBT_EXECUTABLE, "compile", "--select", "team_sla_daily", "--profiles-dir", str(DBT_PROJECT_DIR),
-             "--target-path", str(sla_warehouse.workdir / "target"), "--log-path", str(sla_warehouse.workdir / "logs"),
-             "--vars", json.dumps(bad_vars)],
-            cwd=DBT_PROJECT_DIR, env=sla_warehouse.dbt_env, capture_output=True, text=True, timeout=300,
-        )
-        assert completed.returncode != 0 and message in completed.stdout + completed.stderr
+        sla_warehouse.dbt("compile", "--select", "team_sla_daily", "--vars", json.dumps(bad_vars), expect_success=False)
+        assert message in sla_warehouse.last_output

@@ -3,9 +3,8 @@ and pandas references, and a test warehouse that loads facts, runs real dbt and 
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -13,8 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from jelou_assets.defs.sla.marts import BUILD_ARGS
-from jelou_assets.sla.dbt_env import dbt_env_from_url
-from jelou_assets.sla.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR, WINDOW_ENV
+from jelou_assets.sla.dbt_project import DBT_PROJECT_DIR, dbt_warehouse_env
 from jelou_assets_tests.support.sla_reference import (
     OPERATOR_GRAIN,
     OPERATOR_PERIOD_GRAIN,
@@ -86,7 +84,6 @@ class Warehouse:
         self.engine = sa.create_engine(url, poolclass=NullPool)  # never hold a DuckDB lock while dbt runs
         self.facts = pd.DataFrame(columns=list(FACT_COLUMNS))
         self.initial_build: dict[str, str] = {}
-        self.dbt_env = {**os.environ, "DBT_USE_COLORS": "false", **dbt_env_from_url(url)}
 
     def create_facts_table(self) -> None:
         with self.engine.begin() as connection:
@@ -126,24 +123,34 @@ class Warehouse:
     def dbt(
         self, command: str, *args: str, window: dict | None = None, unit_tests: bool = False, expect_success: bool = True
     ) -> dict[str, str]:
-        """Run `dbt <command>` from dbt_project/ as the `sla_marts` asset runs it: over `window` ({min_date,
-        max_date}; none: every day) passed in the environment, so dbt keeps partial parsing from one window to
-        the next, and without dbt's unit tests (they check the SQL, not the data) unless `unit_tests`; return
-        {node name: status} from run_results.json."""
+        """Run `dbt <command>` on this warehouse with what the `sla_marts` asset gives dbt: `window` ({min_date,
+        max_date}; none: every day) in the environment, so dbt keeps partial parsing from one window to the
+        next, and no dbt unit tests (they check the SQL, not the data) unless `unit_tests`. dbt runs in this
+        process through its programmatic entry point: the same dbt, without a new interpreter importing it for
+        every call. Return {node name: status} from run_results.json; `last_output` holds dbt's messages."""
+        from dbt.cli.main import dbtRunner
+
         skipped = () if unit_tests or command not in ("build", "test") else BUILD_ARGS
         argv = [
-            DBT_EXECUTABLE, command, *args, *skipped,
+            command, *args, *skipped,
             "--profiles-dir", str(self.project),
             "--project-dir", str(self.project),
             "--target-path", str(self.workdir / "target"),
             "--log-path", str(self.workdir / "logs"),
         ]
-        env = {key: value for key, value in self.dbt_env.items() if key not in WINDOW_ENV.values()}
-        env.update({WINDOW_ENV[name]: day for name, day in (window or {}).items()})
-        completed = subprocess.run(argv, cwd=self.project, env=env, capture_output=True, text=True, timeout=300)
-        output = completed.stdout + completed.stderr
-        self.last_output = output
-        assert (completed.returncode == 0) == expect_success, f"dbt {command} returned {completed.returncode}:\n{output}"
+        messages: list[str] = []
+        with dbt_warehouse_env(self.url, window), contextlib.chdir(self.project):
+            result = dbtRunner(callbacks=[lambda event: messages.append(event.info.msg)]).invoke(argv)
+        if self.engine.dialect.name == "duckdb":
+            # dbt-duckdb keeps its DuckDB instance open for the process's next invocation; this process's own
+            # connections (another configuration) cannot open the file until it is closed.
+            from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+            DuckDBConnectionManager.close_all_connections()
+        if result.exception is not None:
+            messages.append(str(result.exception))
+        self.last_output = "\n".join(messages)
+        assert result.success == expect_success, f"dbt {command} {'failed' if expect_success else 'passed'}:\n{self.last_output}"
         results_file = self.workdir / "target" / "run_results.json"
         if not results_file.exists():
             return {}
