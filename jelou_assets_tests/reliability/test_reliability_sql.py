@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -24,12 +21,12 @@ import sqlalchemy as sa
 from dagster import materialize
 
 from jelou_assets.client import JelouResource
+from jelou_assets_tests.support.dbt_marts import Warehouse
 from jelou_assets_tests.support.project import conversation_facts
 from jelou_assets.defs.ingestion.raw_conversations import RAW_SCHEMA
 from jelou_assets.privacy.pseudonyms import user_keys
 from jelou_assets.settings import PROJECT_ROOT
 from jelou_assets.defs.sla.marts import MARTS
-from jelou_assets.sla.dbt_env import dbt_env_from_url
 from jelou_assets.warehouse import tables
 from jelou_assets.warehouse.resource import WarehouseResource
 
@@ -269,14 +266,8 @@ def test_dbt_window_var_that_is_not_a_date_is_refused_before_any_sql(tmp_path: P
     # The dbt macros quote min_date/max_date into SQL; they only ever come from a partition's dates
     # (build_window), and sla_window.sql refuses anything that is not YYYY-MM-DD before quoting it.
     hostile = "2025-03-01' as date) or 1=1; drop table jelou.conversation_facts; --"
-    env = {**os.environ, "DBT_USE_COLORS": "false", **dbt_env_from_url(f"duckdb:///{tmp_path / 'warehouse.duckdb'}")}
-    project = PROJECT_ROOT / "dbt_project"
-    completed = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "compile", "--profiles-dir", str(project), "--project-dir", str(project),
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
-         "--vars", json.dumps({"min_date": hostile, "max_date": "2025-03-01"})],
-        cwd=project, env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert completed.returncode != 0 and "var min_date must be a date 'YYYY-MM-DD'" in completed.stdout + completed.stderr
+    warehouse = Warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}", tmp_path)
+    warehouse.dbt("compile", "--vars", json.dumps({"min_date": hostile, "max_date": "2025-03-01"}), expect_success=False)
+    assert "var min_date must be a date 'YYYY-MM-DD'" in warehouse.last_output
     compiled = [p.read_text() for p in (tmp_path / "target").rglob("*.sql")]
     assert not any("1=1" in text for text in compiled)
