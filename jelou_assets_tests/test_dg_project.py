@@ -42,9 +42,9 @@ def test_each_defs_folder_puts_its_assets_in_its_own_ui_group():
     assert {"team_sla_daily", "sla_policies", "sla_report"} <= groups.keys()
 
 
-def test_loading_the_definitions_imports_neither_pandas_nor_matplotlib():
-    # The UI, the daemon and every run load the definitions; only the steps that clean or draw need these.
-    probe = "import sys; import jelou_assets.definitions; print(sorted({'pandas', 'matplotlib'} & set(sys.modules)))"
+def test_loading_the_definitions_imports_neither_pandas_nor_matplotlib_nor_slack():
+    # The UI, the daemon and every run load the definitions; only the steps that clean, draw or post to Slack need these.
+    probe = "import sys; import jelou_assets.definitions; print(sorted({'pandas', 'matplotlib', 'slack_sdk'} & set(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert loaded.returncode == 0, loaded.stderr[-2000:]
     assert loaded.stdout.splitlines()[-1] == "[]"

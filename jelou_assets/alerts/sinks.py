@@ -6,7 +6,6 @@ import logging
 
 import requests
 from dagster import ConfigurableResource
-from dagster_slack import SlackResource
 from pydantic import Field
 
 from jelou_assets.alerts.alert import Alert
@@ -35,6 +34,9 @@ class AlertSinks(ConfigurableResource):
             response = requests.post(self.webhook_url, json=alert.to_json(), timeout=self.timeout_s)
             response.raise_for_status()
         elif sink == "slack":
+            # Imported on first use: slack_sdk would add to the start-up of every process loading the definitions.
+            from dagster_slack import SlackResource
+
             client = SlackResource(token=self.slack_token).get_client()
             if self.slack_api_url:
                 client.base_url = self.slack_api_url

@@ -4,6 +4,7 @@ real local HTTP server."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -43,12 +44,6 @@ def webhook():
 def small_days_emulator() -> JelouEmulator:
     # 60 a day over five teams: some teams fall under the 10-conversation minimum sample.
     return JelouEmulator(per_day=60, seed=5, now=datetime(2025, 3, 20, tzinfo=timezone.utc))
-
-
-@pytest.fixture
-def small_emulator():
-    with small_days_emulator() as emu:
-        yield emu
 
 
 def pipeline_resources(emu, warehouse):
@@ -224,21 +219,36 @@ def test_a_backfill_of_old_days_pages_no_one_and_the_tick_says_how_many_it_skipp
     assert f"{len(old_breaches)} breaches skipped on 2 days older than 3 days" in result.skip_message
 
 
-def test_names_from_the_api_are_escaped_for_slack_and_plain_in_the_webhook(small_emulator, warehouse, instance, webhook):
+@contextmanager
+def day_kept(warehouse: WarehouseResource, day: str, tables: tuple[str, ...]) -> Iterator[None]:
+    """Whatever the block does to `day`'s rows of `tables`, they are as before afterwards (the build is shared)."""
+    for table in tables:
+        execute(warehouse, sa.text(f"CREATE TABLE jelou.kept_{table} AS SELECT * FROM jelou.{table} WHERE partition_date = :day"),
+                {"day": day})
+    try:
+        yield
+    finally:
+        for table in tables:
+            execute(warehouse, sa.text(f"DELETE FROM jelou.{table} WHERE partition_date = :day"), {"day": day})
+            execute(warehouse, sa.text(f"INSERT INTO jelou.{table} SELECT * FROM jelou.kept_{table}"), {})
+            execute(warehouse, sa.text(f"DROP TABLE jelou.kept_{table}"), {})
+
+
+def test_names_from_the_api_are_escaped_for_slack_and_plain_in_the_webhook(built_days, webhook):
+    warehouse = built_days.warehouse
+    day, team = sorted(breach_rows(warehouse))[0]
     slack = Receiver(slack=True)
     try:
         sinks = AlertSinks(webhook_url=webhook.url, slack_token="xoxb-test", slack_channel="#support-sla",
                            slack_api_url=slack.url + "/api/")
-        cursor = tick(sla_breach_sensor, instance, None, warehouse=warehouse, alerts=sinks)
-        build(small_emulator, warehouse, instance, DAYS[0], DAYS[0])
-        day, team = sorted(breach_rows(warehouse))[0]
-        # names are data the API sends: a team called like a Slack broadcast, an operator like a mention
-        for table in ("team_sla_daily", "operator_sla_daily"):
-            execute(warehouse, sa.text(f"UPDATE jelou.{table} SET team_name = '<!channel> & co' "
-                                      "WHERE partition_date = :day AND team_name = :team"), {"day": day, "team": team})
-        execute(warehouse, sa.text("UPDATE jelou.operator_sla_daily SET operator_name = '<@U0LEAD>' "
-                                  "WHERE partition_date = :day AND team_name = '<!channel> & co'"), {"day": day})
-        tick(sla_breach_sensor, instance, cursor, warehouse=warehouse, alerts=sinks)
+        with day_kept(warehouse, day, ("team_sla_daily", "operator_sla_daily")):
+            # names are data the API sends: a team called like a Slack broadcast, an operator like a mention
+            for table in ("team_sla_daily", "operator_sla_daily"):
+                execute(warehouse, sa.text(f"UPDATE jelou.{table} SET team_name = '<!channel> & co' "
+                                          "WHERE partition_date = :day AND team_name = :team"), {"day": day, "team": team})
+            execute(warehouse, sa.text("UPDATE jelou.operator_sla_daily SET operator_name = '<@U0LEAD>' "
+                                      "WHERE partition_date = :day AND team_name = '<!channel> & co'"), {"day": day})
+            tick(sla_breach_sensor, built_days.instance, built_days.cursor, warehouse=warehouse, alerts=sinks)
     finally:
         slack.close()
     [message] = [b["text"] for b in slack.bodies if "&lt;!channel&gt;" in b["text"]]

@@ -25,13 +25,14 @@ def test_fault_is_handled(fault, record_property):
 '''
 
 
-@pytest.fixture
-def junit(tmp_path: Path) -> Path:
-    """Real JUnit XML from a real pytest run of three sample tests, one of them failing."""
-    tests, xml = tmp_path / "test_sample.py", tmp_path / "results.xml"
+@pytest.fixture(scope="module")
+def junit(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real JUnit XML from a real pytest run of three sample tests, one of them failing; the tests only read it."""
+    workdir = tmp_path_factory.mktemp("sample_run")
+    tests, xml = workdir / "test_sample.py", workdir / "results.xml"
     tests.write_text(SAMPLE_TESTS)
     subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit1",
-                    f"--junitxml={xml}", str(tests)], cwd=tmp_path, capture_output=True, timeout=120)
+                    f"--junitxml={xml}", str(tests)], cwd=workdir, capture_output=True, timeout=120)
     return xml
 
 
