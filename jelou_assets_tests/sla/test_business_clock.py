@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -28,14 +25,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jelou_assets.settings import PROJECT_ROOT
-from jelou_assets.sla.dbt_env import dbt_env_from_url
+from jelou_assets.sla.dbt_project import WINDOW_ENV
+from jelou_assets_tests.support.dbt_marts import Warehouse
 from jelou_assets_tests.support.postgres import private_database
 from jelou_assets_tests.support.sla_reference import Calendars
 
-REPO_ROOT = PROJECT_ROOT
-DBT_PROJECT = REPO_ROOT / "dbt_project"
-DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 
 # Zones whose rules Python's tz database, PostgreSQL's and DuckDB's ICU agree on for 2024-2025: changes at
 # 02:00 and 03:00, at midnight (Santiago), by 30 minutes (Lord Howe), negative DST (Dublin), odd offsets.
@@ -265,16 +259,10 @@ def assert_seconds_agree(actual: pd.DataFrame, expected: pd.DataFrame, scenario:
 
 def compiled_conversation_sla(url: str, workdir: Path) -> str:
     """conversation_sla as dbt compiles it for a first build (no window, no existing table) on `url`."""
-    env = {**os.environ, "DBT_USE_COLORS": "false", **dbt_env_from_url(url)}
-    env.pop("JELOU_SLA_EXTRA_HOLIDAYS", None)
-    for name in ("JELOU_SLA_MIN_DATE", "JELOU_SLA_MAX_DATE"):
-        env.pop(name, None)
-    completed = subprocess.run(
-        [str(DBT_EXECUTABLE), "compile", "--select", "conversation_sla", "--profiles-dir", str(DBT_PROJECT),
-         "--project-dir", str(DBT_PROJECT), "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs")],
-        cwd=DBT_PROJECT, env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    with pytest.MonkeyPatch.context() as environment:
+        for name in ("JELOU_SLA_EXTRA_HOLIDAYS", *WINDOW_ENV.values()):
+            environment.delenv(name, raising=False)
+        Warehouse(url, workdir).dbt("compile", "--select", "conversation_sla")
     return (workdir / "target" / "compiled" / "jelou_sla" / "models" / "conversations" / "conversation_sla.sql").read_text()
 
 

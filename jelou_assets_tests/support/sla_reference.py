@@ -192,7 +192,8 @@ def reference_conversation_sla(facts: pd.DataFrame, policies: pd.DataFrame, cale
     frame["elapsed_calendar_s"] = (ended.fillna(fetched) - started).dt.total_seconds().astype("float64")
     frame["first_reply_calendar_s"] = reply_ms / 1000.0
     frame["duration_s"] = pd.to_numeric(frame["duration_ms"]).astype("float64") / 1000.0
-    policy = [_policy_for(team, policies) for team in frame["team_name"]]
+    team_policy = {team: _policy_for(team, policies) for team in frame["team_name"].unique()}
+    policy = [team_policy[team] for team in frame["team_name"]]
     frame["sla_target_s"] = [target for target, _, _ in policy]
     frame["attainment_goal"] = [goal for _, goal, _ in policy]
     clocks = [calendar for _, _, calendar in policy]
