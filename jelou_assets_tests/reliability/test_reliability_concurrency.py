@@ -7,6 +7,7 @@ The writer-level tests are deterministic and in-process; the CLI tests run two r
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -322,22 +323,23 @@ def test_two_dbt_builds_of_a_window_without_mart_rows_store_each_row_once(postgr
     macros/sla_lock.sql both builds inserted and team_sla_daily held 30 rows for 15 keys."""
     reset_schema(postgres_server_url)
     warehouse = WarehouseResource(url=postgres_server_url)
+    window = {"min_date": "2025-03-01", "max_date": "2025-03-03"}
     with JelouEmulator(per_day=100, seed=5) as emu:
         assert materialize([raw_conversations, conversation_facts], resources={"jelou": jelou_for(emu), "warehouse": warehouse},
-                           tags={"dagster/asset_partition_range_start": "2025-03-01",
-                                 "dagster/asset_partition_range_end": "2025-03-03"}).success
-    window = ["--select", "team_sla_daily", "--vars", '{min_date: "2025-03-01", max_date: "2025-03-03"}']
+                           tags={"dagster/asset_partition_range_start": window["min_date"],
+                                 "dagster/asset_partition_range_end": window["max_date"]}).success
     # The setup runs dbt in this process (no interpreter start); the two builds under test are processes of their own.
     setup = Warehouse(postgres_server_url, tmp_path / "setup")
     setup.dbt("seed")
-    setup.dbt("run", "--select", "+team_sla_daily", window={"min_date": "2025-03-01", "max_date": "2025-03-03"})
+    setup.dbt("run", "--select", "+team_sla_daily", window=window)
     engine = sa.create_engine(postgres_server_url, poolclass=sa.pool.NullPool)
     holder = engine.connect()
     holder.execute(sa.text("DELETE FROM jelou.team_sla_daily"))
     holder.commit()
     # Both builds pause after their (empty) window delete, reading conversation_sla, until the holder lets go.
     holder.execute(sa.text("LOCK TABLE jelou.conversation_sla IN ACCESS EXCLUSIVE MODE"))
-    runs = [dbt_run(postgres_server_url, tmp_path / f"run{i}", "run", *window) for i in range(2)]
+    runs = [dbt_run(postgres_server_url, tmp_path / f"run{i}", "run", "--select", "team_sla_daily",
+                    "--vars", json.dumps(window)) for i in range(2)]
     try:
         deadline, waiting = time.monotonic() + 240, 0
         while time.monotonic() < deadline and waiting < 2:
